@@ -1,0 +1,86 @@
+# sqlite-tenant: build, test, demo, install.
+#
+#   make                build build/tenant.so, the loadable extension
+#   make test           build and run every test under both hosts (installs
+#                       missing Debian packages first)
+#   make demo           provision the reference fleet and work it
+#   make install        install the extension, header and pkg-config file;
+#                       honours prefix= and DESTDIR=
+#   make clean
+#
+# Options: CC, CFLAGS, prefix (default /usr/local), DESTDIR.
+# The extension links neither SQLite nor SQLCipher: the host provides them.
+
+VERSION    := 0.1.0
+prefix     ?= /usr/local
+libdir     ?= $(prefix)/lib
+includedir ?= $(prefix)/include
+pkgconfigdir ?= $(libdir)/pkgconfig
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+EXT_CFLAGS := $(CFLAGS) $(WARN) -fPIC -std=c99 -D_GNU_SOURCE -Iext -Iinclude \
+              -DTENANT_VERSION='"$(VERSION)"'
+EXT_LIBS := -lcrypto
+
+BUILD := build
+EXT_SRC := $(sort $(wildcard ext/*.c))
+EXT_OBJ := $(patsubst ext/%.c,$(BUILD)/ext/%.o,$(EXT_SRC))
+EXT_HDR := $(wildcard ext/*.h) $(wildcard include/*.h)
+
+# Test programs are built twice: against the stock SQLite and against
+# SQLCipher, so every case runs in both hosts.
+TEST_SRC := $(sort $(wildcard tests/t_*.c))
+TEST_HELPER := tests/tap.c
+TEST_BIN_SQLITE := $(patsubst tests/%.c,$(BUILD)/tests/sqlite/%,$(TEST_SRC))
+TEST_BIN_CIPHER := $(patsubst tests/%.c,$(BUILD)/tests/sqlcipher/%,$(TEST_SRC))
+TEST_CFLAGS := -O1 -g $(WARN) -std=c99 -D_GNU_SOURCE -Itests -Iinclude
+
+DEBIAN_PACKAGES := gcc make libsqlite3-dev sqlite3 sqlcipher libsqlcipher-dev \
+                   libssl-dev perl python3
+
+.PHONY: all test demo install uninstall clean deps bench
+
+all: $(BUILD)/tenant.so
+
+$(BUILD)/ext/%.o: ext/%.c $(EXT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXT_CFLAGS) -c $< -o $@
+
+$(BUILD)/tenant.so: $(EXT_OBJ)
+	$(CC) -shared -o $@ $(EXT_OBJ) $(EXT_LIBS)
+
+$(BUILD)/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto
+
+$(BUILD)/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -I/usr/include/sqlcipher -DTEST_HOST_SQLCIPHER \
+	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto
+
+# Install whatever Debian packages are missing (needs root or sudo).
+deps:
+	@./tools/install-deps $(DEBIAN_PACKAGES)
+
+test: deps $(BUILD)/tenant.so $(TEST_BIN_SQLITE) $(TEST_BIN_CIPHER)
+	TENANT_EXT=$(abspath $(BUILD)/tenant) prove -v $(TEST_BIN_SQLITE) $(TEST_BIN_CIPHER) sqltests/run.t
+
+demo: deps $(BUILD)/tenant.so
+	./demo/run
+
+install: $(BUILD)/tenant.so
+	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
+	install -m 0755 $(BUILD)/tenant.so $(DESTDIR)$(libdir)/tenant.so
+	install -m 0644 include/sqlite-tenant.h $(DESTDIR)$(includedir)/sqlite-tenant.h
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
+	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' \
+	    sqlite-tenant.pc.in > $(DESTDIR)$(pkgconfigdir)/sqlite-tenant.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(libdir)/tenant.so $(DESTDIR)$(includedir)/sqlite-tenant.h \
+	      $(DESTDIR)$(pkgconfigdir)/sqlite-tenant.pc
+
+clean:
+	rm -rf $(BUILD)

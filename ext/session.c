@@ -1,0 +1,585 @@
+/*
+** Sessions: binding a connection to one customer, and the authorizer that
+** keeps a bound connection inside what the customer may reach.
+**
+** A connection is bound either as it opens, when its main database is a
+** tenant URI ("file:<customer>?vfs=tenant[&agent=<id>][&root=<path>]"), or
+** by SELECT tenant_bind('<customer>' [, '<agent>']). Binding
+**
+**   1. loads the customer's plan from the catalog (tier, files, partitions);
+**   2. attaches each file of the plan through the tenant VFS under a random
+**      128-bit schema name that no SQL the customer runs can learn, keyed
+**      with the file's own derived key;
+**   3. in every shared file, hides each table the customer reaches behind a
+**      temp virtual table of the same name (rowvtab.c) that adds the
+**      customer filter; dedicated (Sapphire) tables are reached directly;
+**   4. installs a default-deny authorizer.
+**
+** The authorizer lets the extension's own statements through: they run
+** between tenantSessionEnterInternal() and tenantSessionLeaveInternal().
+** Anything else may read and write temp objects and the customer's
+** dedicated schemas, call ordinary functions and run transactions. It may
+** not attach or detach, run pragmas, read or write a shared schema, change
+** any persistent schema, create triggers, load extensions, or call the
+** administrative functions; a bound connection cannot be bound again.
+**
+** The session lives until the connection closes: it is the client data of
+** the connection's tenant_whoami() function, whose destructor frees it.
+*/
+#include "tenant_int.h"
+SQLITE_EXTENSION_INIT3
+
+#include <assert.h>
+#include <string.h>
+
+#define TENANT_SCHEMA_NAME_LEN 33   /* "t" and 32 hex digits */
+
+/* One table a session reaches through an isolation virtual table. */
+typedef struct TenantSessionTable TenantSessionTable;
+struct TenantSessionTable {
+  char *zName;         /* table name, also the temp virtual table's name */
+  int iReach;          /* index into TenantPlan.aReach */
+};
+
+struct TenantSession {
+  sqlite3 *db;                       /* the bound connection */
+  TenantPlan plan;                   /* what the customer reaches */
+  char azSchema[TENANT_MAX_FILES][TENANT_SCHEMA_NAME_LEN + 1];
+  int nInternal;                     /* depth of internal statements */
+  int bBinding;                      /* attach keys may be handed out */
+  int nTable;
+  TenantSessionTable *aTable;
+  TenantSession *pNext;              /* list of all sessions */
+};
+
+/* All live sessions, to find a connection's session and to refuse a
+** second binding. Guarded by SQLITE_MUTEX_STATIC_APP2. */
+static TenantSession *tenantSessionList = 0;
+
+static sqlite3_mutex *tenantSessionMutex(void){
+  return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
+}
+
+TenantSession *tenantSessionOf(sqlite3 *db){
+  TenantSession *p;
+  sqlite3_mutex_enter(tenantSessionMutex());
+  for(p=tenantSessionList; p && p->db!=db; p=p->pNext){}
+  sqlite3_mutex_leave(tenantSessionMutex());
+  return p;
+}
+
+const char *tenantSessionCustomer(TenantSession *p){
+  return p->plan.zCustomer;
+}
+
+const char *tenantSessionParent(TenantSession *p){
+  return p->plan.zParent;
+}
+
+void tenantSessionEnterInternal(TenantSession *p){
+  p->nInternal++;
+}
+
+void tenantSessionLeaveInternal(TenantSession *p){
+  assert( p->nInternal>0 );
+  p->nInternal--;
+}
+
+int tenantSessionLookupTable(TenantSession *p, const char *zTable,
+                             const char **pzSchema, const char **pzPartition,
+                             int *pbReadOnly){
+  int i;
+  for(i=0; i<p->nTable; i++){
+    if( sqlite3_stricmp(p->aTable[i].zName, zTable)==0 ){
+      TenantReach *pReach = &p->plan.aReach[p->aTable[i].iReach];
+      *pzSchema = p->azSchema[pReach->iFile];
+      *pzPartition = pReach->zPartition;
+      *pbReadOnly = pReach->bReadOnly;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_ERROR;
+}
+
+static void tenantSessionFree(void *pArg){
+  TenantSession *p = (TenantSession*)pArg;
+  TenantSession **pp;
+  int i;
+  if( p==0 ) return;
+  sqlite3_mutex_enter(tenantSessionMutex());
+  for(pp=&tenantSessionList; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){
+      *pp = p->pNext;
+      break;
+    }
+  }
+  sqlite3_mutex_leave(tenantSessionMutex());
+  for(i=0; i<p->nTable; i++) sqlite3_free(p->aTable[i].zName);
+  sqlite3_free(p->aTable);
+  sqlite3_free(p);
+}
+
+/* ---- authorizer ------------------------------------------------------- */
+
+/* True when zDb names a schema the customer may read and write directly:
+** temp, main (the session's empty database) or a dedicated file. */
+static int tenantSchemaIsOpen(TenantSession *p, const char *zDb){
+  int i;
+  if( zDb==0 ) return 0;
+  if( sqlite3_stricmp(zDb, "temp")==0 ) return 1;
+  if( sqlite3_stricmp(zDb, "main")==0 ) return 1;
+  for(i=0; i<p->plan.nFile; i++){
+    if( !p->plan.aFile[i].bShared
+     && sqlite3_stricmp(zDb, p->azSchema[i])==0 ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Tables of the main schema that expose other schemas or raw pages:
+** the pragma table-valued functions, dbstat and sqlite_dbpage. */
+static int tenantTableIsIntrospection(const char *zTable){
+  if( zTable==0 ) return 0;
+  if( sqlite3_strnicmp(zTable, "pragma_", 7)==0 ) return 1;
+  if( sqlite3_stricmp(zTable, "dbstat")==0 ) return 1;
+  if( sqlite3_stricmp(zTable, "sqlite_dbpage")==0 ) return 1;
+  return 0;
+}
+
+/* Functions a bound session may not call. Every tenant_* function is
+** administrative except those listed in tenantFunctionIsSessionSafe(). */
+static int tenantFunctionIsDenied(const char *zName){
+  static const char *const azDenied[] = {
+    "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit",
+    "lsmode", "sqlite_dbdata", 0
+  };
+  int i;
+  if( zName==0 ) return 1;
+  if( sqlite3_strnicmp(zName, "tenant_", 7)==0 ){
+    return sqlite3_stricmp(zName, "tenant_whoami")!=0;
+  }
+  for(i=0; azDenied[i]; i++){
+    if( sqlite3_stricmp(zName, azDenied[i])==0 ) return 1;
+  }
+  return 0;
+}
+
+static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
+  int i;
+  if( zTable==0 ) return 0;
+  for(i=0; i<p->nTable; i++){
+    if( sqlite3_stricmp(p->aTable[i].zName, zTable)==0 ) return 1;
+  }
+  return 0;
+}
+
+static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
+                           const char *zArg2, const char *zDb,
+                           const char *zInner){
+  TenantSession *p = (TenantSession*)pArg;
+  (void)zInner;
+  if( p->nInternal>0 ) return SQLITE_OK;
+
+  switch( eAction ){
+    case SQLITE_SELECT:
+    case SQLITE_RECURSIVE:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+      return SQLITE_OK;
+
+    case SQLITE_READ:
+      if( tenantTableIsIntrospection(zArg1) ) return SQLITE_DENY;
+      return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
+
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+      if( zArg1 && sqlite3_strnicmp(zArg1, "sqlite_", 7)==0 ){
+        return SQLITE_DENY;
+      }
+      return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
+
+    case SQLITE_FUNCTION:
+      return tenantFunctionIsDenied(zArg2) ? SQLITE_DENY : SQLITE_OK;
+
+    case SQLITE_PRAGMA:
+      /* Only a pragma that touches no schema. */
+      if( zArg1 && sqlite3_stricmp(zArg1, "busy_timeout")==0 ) return SQLITE_OK;
+      return SQLITE_DENY;
+
+    /* The session's own scratch objects live in temp. */
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_DROP_TEMP_VIEW:
+      return SQLITE_OK;
+    case SQLITE_DROP_TEMP_TABLE:
+      return tenantTableIsIsolated(p, zArg1) ? SQLITE_DENY : SQLITE_OK;
+
+    default:
+      /* ATTACH, DETACH, triggers, virtual tables, persistent schema
+      ** changes, ANALYZE, REINDEX, ALTER and any action added later. */
+      return SQLITE_DENY;
+  }
+}
+
+/* ---- binding ---------------------------------------------------------- */
+
+/*
+** tenant_attach_key(i): the raw key text of file i of the session being
+** bound. It answers only while tenantSessionBind() attaches, from inside
+** the extension's own ATTACH statement; the authorizer keeps it from any
+** other SQL, and its result is never part of SQL text.
+*/
+static void tenantAttachKeyFunc(sqlite3_context *pCtx, int argc,
+                                sqlite3_value **argv){
+  TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
+  int iFile = sqlite3_value_int(argv[0]);
+  unsigned char aKey[TENANT_KEY_BYTES];
+  char zKey[72];
+  char *zErr = 0;
+  (void)argc;
+
+  if( p==0 || !p->bBinding || p->nInternal==0
+   || iFile<0 || iFile>=p->plan.nFile ){
+    tenantResultError(pCtx, "tenant_attach_key() is internal to binding");
+    return;
+  }
+  if( tenantKeyDerive(p->plan.aFile[iFile].zKeyId, aKey, &zErr)!=SQLITE_OK ){
+    sqlite3_result_error(pCtx, zErr ? zErr : "tenant: key derivation failed", -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  tenantKeyFormatRaw(aKey, zKey);
+  sqlite3_result_text(pCtx, zKey, -1, SQLITE_TRANSIENT);
+  tenantKeyWipe(aKey, sizeof(aKey));
+  tenantKeyWipe(zKey, sizeof(zKey));
+}
+
+/* Run one internal statement with up to two text parameters. */
+static int tenantSessionExec(TenantSession *p, const char *zSql,
+                             const char *zP1, const char *zP2, int iP3,
+                             char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    if( zP1 ) sqlite3_bind_text(pStmt, 1, zP1, -1, SQLITE_STATIC);
+    if( zP2 ) sqlite3_bind_text(pStmt, 2, zP2, -1, SQLITE_STATIC);
+    if( iP3>=0 ) sqlite3_bind_int(pStmt, 3, iP3);
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Attach file i of the plan under its secret schema name. */
+static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
+                               char **pzErr){
+  TenantFile *pFile = &p->plan.aFile[iFile];
+  const char *zPartition = 0;
+  char *zName;
+  sqlite3_file *pOsFile = 0;
+  int i, rc;
+  const char *zSql;
+
+  /* Name the file by any partition it holds; the VFS resolves it. */
+  for(i=0; i<p->plan.nReach; i++){
+    if( p->plan.aReach[i].iFile==iFile ){
+      zPartition = p->plan.aReach[i].zPartition;
+      break;
+    }
+  }
+  if( zPartition==0 ) return SQLITE_OK;
+  if( bTenantMain ){
+    zName = sqlite3_mprintf("%s/%s", p->plan.zCustomer, zPartition);
+  }else{
+    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME,
+                            p->plan.zCustomer, zPartition);
+  }
+  if( zName==0 ) return SQLITE_NOMEM;
+
+  if( pFile->bEncrypted ){
+    zSql = "ATTACH ?1 AS ?2 KEY tenant_attach_key(?3)";
+  }else if( tenantHostHasCodec() ){
+    zSql = "ATTACH ?1 AS ?2 KEY ''";      /* explicit: no inherited key */
+  }else{
+    zSql = "ATTACH ?1 AS ?2";
+  }
+  rc = tenantSessionExec(p, zSql, zName, p->azSchema[iFile],
+                         pFile->bEncrypted ? iFile : -1, pzErr);
+  sqlite3_free(zName);
+  if( (rc&0xff)==SQLITE_NOTADB ){
+    tenantSetError(pzErr, "cannot open placement file %s of customer \"%s\": "
+        "the key does not match or the file is not a database; check "
+        "TENANT_MASTER_KEY or TENANT_KEY_FILE", pFile->zKeyId,
+        p->plan.zCustomer);
+  }
+  if( rc!=SQLITE_OK ) return rc;
+
+  /* A connection that does not process URIs would have opened a plain
+  ** file named like the URI: check the file really is the tenant VFS's. */
+  if( sqlite3_file_control(p->db, p->azSchema[iFile],
+                           SQLITE_FCNTL_FILE_POINTER, &pOsFile)!=SQLITE_OK
+   || !tenantVfsIsPlacement(pOsFile) ){
+    tenantSetError(pzErr, "cannot bind: the connection does not process "
+        "URI file names; open it with SQLITE_OPEN_URI or as "
+        "\"file:%s?vfs=tenant\"", p->plan.zCustomer);
+    return SQLITE_CANTOPEN;
+  }
+
+  /* Read the schema now so a wrong key fails the binding, not a query. */
+  zName = sqlite3_mprintf("SELECT count(*) FROM \"%w\".sqlite_master",
+                          p->azSchema[iFile]);
+  if( zName==0 ) return SQLITE_NOMEM;
+  rc = tenantSessionExec(p, zName, 0, 0, -1, pzErr);
+  sqlite3_free(zName);
+  return rc;
+}
+
+typedef struct TenantTableCollect TenantTableCollect;
+struct TenantTableCollect {
+  TenantSession *pSession;
+  int iReach;
+  int rc;
+};
+
+static int tenantSessionAddTable(void *pArg, const char *zTable){
+  TenantTableCollect *pC = (TenantTableCollect*)pArg;
+  TenantSession *p = pC->pSession;
+  TenantSessionTable *aNew;
+
+  aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*(p->nTable+1));
+  if( aNew==0 ) return pC->rc = SQLITE_NOMEM;
+  p->aTable = aNew;
+  aNew[p->nTable].zName = sqlite3_mprintf("%s", zTable);
+  if( aNew[p->nTable].zName==0 ) return pC->rc = SQLITE_NOMEM;
+  aNew[p->nTable].iReach = pC->iReach;
+  p->nTable++;
+  return SQLITE_OK;
+}
+
+/* Create the temp isolation virtual table of every table the session
+** reaches in a shared file. */
+static int tenantSessionIsolate(TenantSession *p, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<p->plan.nReach && rc==SQLITE_OK; i++){
+    TenantTableCollect c;
+    if( !p->plan.aFile[p->plan.aReach[i].iFile].bShared ) continue;
+    c.pSession = p;
+    c.iReach = i;
+    c.rc = SQLITE_OK;
+    rc = tenantCatalogTables(p->plan.aReach[i].zPartition,
+                             tenantSessionAddTable, &c, pzErr);
+    if( rc==SQLITE_OK ) rc = c.rc;
+  }
+  for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
+    char *zSql = sqlite3_mprintf(
+        "CREATE VIRTUAL TABLE temp.\"%w\" USING " TENANT_ROW_MODULE "(\"%w\")",
+        p->aTable[i].zName, p->aTable[i].zName);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
+    sqlite3_free(zSql);
+  }
+  return rc;
+}
+
+static void tenantWhoamiFunc(sqlite3_context *pCtx, int argc,
+                             sqlite3_value **argv){
+  TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
+  (void)argc; (void)argv;
+  if( p ) sqlite3_result_text(pCtx, p->plan.zCustomer, -1, SQLITE_TRANSIENT);
+}
+
+static void tenantAgentFunc(sqlite3_context *pCtx, int argc,
+                            sqlite3_value **argv){
+  TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
+  (void)argc; (void)argv;
+  if( p && p->plan.zAgent[0] ){
+    sqlite3_result_text(pCtx, p->plan.zAgent, -1, SQLITE_TRANSIENT);
+  }
+}
+
+/* Function flags: SQLITE_DIRECTONLY (3.30) keeps a function out of views
+** and triggers; older hosts rely on the authorizer alone. */
+static int tenantDirectOnly(void){
+  return tenantHostVersion()>=3030000 ? 0x000080000 : 0;
+}
+
+/*
+** Bind db to zCustomer (and zAgent when not NULL). On failure db is left
+** unbound with nothing attached, and *pzErr says why.
+*/
+static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
+                             const char *zAgent, const char *zRoot,
+                             int bTenantMain, char **pzErr){
+  TenantSession *p;
+  int i, rc;
+
+  if( tenantSessionOf(db) ){
+    tenantSetError(pzErr, "this connection is already bound to customer "
+        "\"%s\"; open a new connection to bind another",
+        tenantSessionCustomer(tenantSessionOf(db)));
+    return SQLITE_ERROR;
+  }
+  if( sqlite3_get_autocommit(db)==0 ){
+    tenantSetError(pzErr, "cannot bind inside a transaction: COMMIT or "
+        "ROLLBACK first");
+    return SQLITE_ERROR;
+  }
+  rc = tenantCatalogOpen(zRoot, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  rc = tenantPlanLoad(zCustomer, zAgent, &p->plan, pzErr);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(p);
+    return rc;
+  }
+  for(i=0; i<p->plan.nFile; i++){
+    if( p->plan.aFile[i].bEncrypted && !tenantHostHasCodec() ){
+      tenantSetError(pzErr, "placement file %s of customer \"%s\" must be "
+          "encrypted but this host has no codec: use the sqlcipher shell or "
+          "a SQLCipher-linked program, or mark the tier unencrypted with "
+          "tenant_policy_set(tier, 'encrypted', 0) for a development fleet",
+          p->plan.aFile[i].zKeyId, p->plan.zCustomer);
+      sqlite3_free(p);
+      return SQLITE_ERROR;
+    }
+  }
+  for(i=0; i<p->plan.nFile; i++){
+    unsigned char aRand[16];
+    int j;
+    sqlite3_randomness(sizeof(aRand), aRand);
+    p->azSchema[i][0] = 't';
+    for(j=0; j<16; j++){
+      sqlite3_snprintf(3, &p->azSchema[i][1+2*j], "%02x", aRand[j]);
+    }
+  }
+
+  /* From here on the session is findable; the whoami function owns it and
+  ** frees it when the connection closes. */
+  sqlite3_mutex_enter(tenantSessionMutex());
+  p->pNext = tenantSessionList;
+  tenantSessionList = p;
+  sqlite3_mutex_leave(tenantSessionMutex());
+  rc = sqlite3_create_function_v2(db, "tenant_whoami", 0,
+      SQLITE_UTF8|SQLITE_DETERMINISTIC, p, tenantWhoamiFunc, 0, 0,
+      tenantSessionFree);
+  if( rc!=SQLITE_OK ){
+    tenantSessionFree(p);
+    return rc;
+  }
+  sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, p,
+                          tenantAgentFunc, 0, 0);
+  sqlite3_create_function(db, "tenant_attach_key", 1,
+                          SQLITE_UTF8|tenantDirectOnly(), p,
+                          tenantAttachKeyFunc, 0, 0);
+  sqlite3_set_authorizer(db, tenantAuthorize, p);
+
+  p->nInternal++;
+  p->bBinding = 1;
+  rc = tenantRowRegister(db, p);
+  if( rc==SQLITE_OK ){
+    rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);
+  }
+  for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+    rc = tenantSessionAttach(p, i, bTenantMain, pzErr);
+  }
+  p->bBinding = 0;
+  if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, pzErr);
+  p->nInternal--;
+
+  if( rc!=SQLITE_OK ){
+    /* Undo: detach what was attached, drop the isolation tables, and
+    ** leave the connection unbound. The whoami destructor frees p. */
+    char *zSaved = pzErr ? *pzErr : 0;
+    if( pzErr ) *pzErr = 0;
+    p->nInternal++;
+    for(i=0; i<p->nTable; i++){
+      char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS temp.\"%w\"",
+                                   p->aTable[i].zName);
+      if( zSql ) tenantSessionExec(p, zSql, 0, 0, -1, 0);
+      sqlite3_free(zSql);
+    }
+    for(i=0; i<p->plan.nFile; i++){
+      tenantSessionExec(p, "DETACH ?1", p->azSchema[i], 0, -1, 0);
+    }
+    p->nInternal--;
+    sqlite3_set_authorizer(db, 0, 0);
+    sqlite3_create_function(db, "tenant_attach_key", 1, SQLITE_UTF8, 0, 0, 0, 0);
+    sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, 0,
+                            tenantAgentFunc, 0, 0);
+    sqlite3_create_function_v2(db, "tenant_whoami", 0,
+        SQLITE_UTF8|SQLITE_DETERMINISTIC, 0, tenantWhoamiFunc, 0, 0, 0);
+    if( pzErr ) *pzErr = zSaved;
+    return rc;
+  }
+  sqlite3_log(SQLITE_OK, "tenant: connection bound to customer \"%s\"%s%s",
+              p->plan.zCustomer, p->plan.zAgent[0] ? " as agent " : "",
+              p->plan.zAgent);
+  return SQLITE_OK;
+}
+
+/* tenant_bind(customer [, agent]) */
+static void tenantBindFunc(sqlite3_context *pCtx, int argc,
+                           sqlite3_value **argv){
+  sqlite3 *db = sqlite3_context_db_handle(pCtx);
+  const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
+  const char *zAgent = argc>1 ? (const char*)sqlite3_value_text(argv[1]) : 0;
+  char *zErr = 0;
+  int rc;
+
+  if( zCustomer==0 ){
+    tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
+    return;
+  }
+  rc = tenantSessionBind(db, zCustomer, zAgent, 0, 0, &zErr);
+  if( rc!=SQLITE_OK ){
+    sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    sqlite3_result_error_code(pCtx, rc);
+    sqlite3_free(zErr);
+    return;
+  }
+  sqlite3_result_text(pCtx, zCustomer, -1, SQLITE_TRANSIENT);
+}
+
+int tenantSessionRegister(sqlite3 *db, char **pzErr){
+  const char *zCustomer = 0;
+  int rc;
+
+  rc = sqlite3_create_function(db, "tenant_bind", 1,
+      SQLITE_UTF8|tenantDirectOnly(), 0, tenantBindFunc, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "tenant_bind", 2,
+        SQLITE_UTF8|tenantDirectOnly(), 0, tenantBindFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "tenant_whoami", 0,
+        SQLITE_UTF8|SQLITE_DETERMINISTIC, 0, tenantWhoamiFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, 0,
+                                 tenantAgentFunc, 0, 0);
+  }
+  if( rc!=SQLITE_OK ) return rc;
+
+  /* A connection opened on a tenant URI is bound now, as it opens. */
+  if( tenantVfsIsSession(db, &zCustomer) ){
+    const char *zFilename = sqlite3_db_filename(db, "main");
+    const char *zAgent = sqlite3_uri_parameter(zFilename, "agent");
+    const char *zRoot = sqlite3_uri_parameter(zFilename, "root");
+    /* On failure sqlite3_open_v2() reports *pzErr and returns an error. */
+    rc = tenantSessionBind(db, zCustomer, zAgent, zRoot, 1, pzErr);
+  }
+  return rc;
+}

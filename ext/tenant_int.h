@@ -1,0 +1,214 @@
+/*
+** Internal interfaces shared by the parts of the sqlite-tenant extension.
+**
+** The extension has five parts, one file each:
+**   tenant.c     entry point, host checks, registration, error helpers
+**   keys.c       master key loading and per-file key derivation (HKDF-SHA256)
+**   catalog.c    the control database: policy, regions, customers, placements,
+**                agents, application tables; routing plans for sessions
+**   provision.c  the administrative SQL functions and file creation
+**   vfs.c        the "tenant" VFS: logical name to physical file mapping
+**   session.c    binding a connection to a customer, the authorizer
+**   rowvtab.c    the "tenant_row" isolation virtual table
+**
+** Every file but tenant.c starts with SQLITE_EXTENSION_INIT3 after including
+** this header, so that all of them call SQLite through the host's routines.
+**
+** Host support: the extension is built against the newest sqlite3ext.h on the
+** build machine and loaded into hosts as old as SQLite 3.15.2 (SQLCipher
+** 3.4.1). Any routine newer than 3.15.2 is called only after checking
+** tenantHostVersion() against the version that introduced it.
+*/
+#ifndef TENANT_INT_H
+#define TENANT_INT_H
+
+#include "sqlite3ext.h"
+#include <stddef.h>
+
+#define TENANT_MIN_HOST_VERSION 3015002
+#define TENANT_MAX_ID 64          /* longest customer, agent or region id */
+#define TENANT_MAX_PATH 4096      /* longest physical path the VFS builds */
+#define TENANT_KEY_BYTES 32       /* raw SQLCipher key: AES-256 */
+#define TENANT_MAX_FILES 4        /* files one session attaches, at most */
+#define TENANT_MAX_PARTITIONS 16  /* partitions one session reaches, at most */
+
+/* ---- tenant.c: host facts and errors ---------------------------------- */
+
+/* sqlite3_libversion_number() of the host, read once at load time. */
+int tenantHostVersion(void);
+
+/* True when the host links SQLCipher's codec (compile option HAS_CODEC). */
+int tenantHostHasCodec(void);
+
+/*
+** Replace *pzErr with a message built from zFormat, prefixed "tenant: ".
+** The old message is freed with sqlite3_free. Messages name the bad value
+** and say what to do; they never contain key material.
+*/
+void tenantSetError(char **pzErr, const char *zFormat, ...);
+
+/* sqlite3_result_error() with the same prefix and a printf-style format. */
+void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
+
+/* ---- keys.c ----------------------------------------------------------- */
+
+/*
+** Derive the raw key of one physical file from the master key:
+** HKDF-SHA256 with the file's key identity ("<database>/<file>") as info.
+** Writes TENANT_KEY_BYTES bytes to aKey. Returns SQLITE_OK, or an error
+** code with *pzErr set when no master key is configured or it is invalid.
+*/
+int tenantKeyDerive(const char *zKeyId, unsigned char *aKey, char **pzErr);
+
+/*
+** Format aKey as SQLCipher's raw-key text "x'<64 hex digits>'" into
+** zOut, which holds at least 68 bytes.
+*/
+void tenantKeyFormatRaw(const unsigned char *aKey, char *zOut);
+
+/* Overwrite n bytes of key material so it does not linger in memory. */
+void tenantKeyWipe(void *p, size_t n);
+
+/* ---- catalog.c -------------------------------------------------------- */
+
+/*
+** The root folder of this process and its catalog connection. The root is
+** TENANT_ROOT, or a root= URI parameter, or "tenant-data" under the working
+** directory. One process uses one root: choosing a different one after the
+** catalog is open is an error. The catalog connection is private to the
+** extension and is serialised by a mutex that callers take through
+** tenantCatalogEnter()/tenantCatalogLeave().
+*/
+int tenantCatalogOpen(const char *zRoot, char **pzErr);
+sqlite3 *tenantCatalogEnter(void);   /* NULL when the catalog is not open */
+void tenantCatalogLeave(void);
+const char *tenantCatalogRoot(void); /* absolute path, NULL before open */
+void tenantCatalogShutdown(void);
+
+/* One physical file a session attaches. */
+typedef struct TenantFile TenantFile;
+struct TenantFile {
+  char zPath[TENANT_MAX_PATH]; /* absolute physical path */
+  char zKeyId[256];            /* key identity: "<database>/<file>" */
+  int bShared;                 /* rows of several customers: isolate */
+  int bEncrypted;              /* policy encrypts this file */
+};
+
+/* One partition a session reaches, and the file that holds it. */
+typedef struct TenantReach TenantReach;
+struct TenantReach {
+  char zPartition[64];         /* partition name, e.g. "communications_data" */
+  int iFile;                   /* index into TenantPlan.aFile */
+  int bReadOnly;               /* writes fail with SQLITE_READONLY */
+};
+
+/*
+** Everything needed to bind a connection to a customer: its tier, the
+** files it attaches and the partitions it reaches in each. Built from the
+** catalog by tenantPlanLoad() and owned by the caller.
+*/
+typedef struct TenantPlan TenantPlan;
+struct TenantPlan {
+  char zCustomer[TENANT_MAX_ID + 1];
+  char zAgent[TENANT_MAX_ID + 1];      /* "" when no agent is bound */
+  char zTier[16];                      /* "sapphire", "opal" or "onyx" */
+  char zRegion[TENANT_MAX_ID + 1];
+  char zParent[TENANT_MAX_ID + 1];     /* "" for Sapphire */
+  int nFile;
+  TenantFile aFile[TENANT_MAX_FILES];
+  int nReach;
+  TenantReach aReach[TENANT_MAX_PARTITIONS];
+};
+
+/*
+** Load the plan of an active customer, and check the agent when zAgent is
+** not NULL. Errors: unknown customer, a customer still being provisioned or
+** decommissioned, an unknown agent.
+*/
+int tenantPlanLoad(const char *zCustomer, const char *zAgent,
+                   TenantPlan *pPlan, char **pzErr);
+
+/*
+** Map a logical name "<customer>/<partition>" to the physical path of the
+** file holding it. Used by the VFS's xFullPathname.
+*/
+int tenantPlanResolve(const char *zLogical, char *zOut, int nOut,
+                      char **pzErr);
+
+/*
+** Names of the tables of one partition: the partition's default table
+** first, then its application tables. Calls xEach once per table.
+*/
+int tenantCatalogTables(const char *zPartition,
+                        int (*xEach)(void *pArg, const char *zTable),
+                        void *pArg, char **pzErr);
+
+/* Check that z is safe as a customer, agent or region id (and a file name
+** part): 1..TENANT_MAX_ID bytes of [A-Za-z0-9_.-], not "." or "..". */
+int tenantIdIsSafe(const char *z);
+
+/* ---- provision.c ------------------------------------------------------ */
+
+/* Register the administrative SQL functions on a connection. */
+int tenantProvisionRegister(sqlite3 *db);
+
+/* ---- vfs.c ------------------------------------------------------------ */
+
+#define TENANT_VFS_NAME "tenant"
+
+/* Register the tenant VFS (never as the default). Idempotent. */
+int tenantVfsRegister(void);
+
+/* True when the main database of db was opened as a tenant session URI,
+** e.g. "file:acme?vfs=tenant". Sets *pzCustomer to the customer id, which
+** stays valid while db is open. */
+int tenantVfsIsSession(sqlite3 *db, const char **pzCustomer);
+
+/* True when pFile is a placement file opened by the tenant VFS. */
+int tenantVfsIsPlacement(sqlite3_file *pFile);
+
+/* ---- session.c -------------------------------------------------------- */
+
+typedef struct TenantSession TenantSession;
+
+/* Register tenant_bind(), tenant_whoami() and tenant_agent() on db, and
+** bind db now when its main database is a tenant session URI. On a failed
+** binding *pzErr says why. */
+int tenantSessionRegister(sqlite3 *db, char **pzErr);
+
+/* The session bound to db, or NULL when db is not bound. */
+TenantSession *tenantSessionOf(sqlite3 *db);
+
+/* The bound customer; read by each scan when it starts. */
+const char *tenantSessionCustomer(TenantSession *p);
+
+/* The parent Sapphire of the bound customer, "" when it has none. */
+const char *tenantSessionParent(TenantSession *p);
+
+/*
+** Where the real table behind the isolation virtual table zTable lives:
+** the secret schema name of its file and whether the session may write it.
+** Returns SQLITE_OK, or SQLITE_ERROR when the session does not reach zTable.
+*/
+int tenantSessionLookupTable(TenantSession *p, const char *zTable,
+                             const char **pzSchema, const char **pzPartition,
+                             int *pbReadOnly);
+
+/*
+** Bracket every statement the extension prepares or steps on a bound
+** connection, so that its authorizer lets internal statements through.
+** Nesting is allowed.
+*/
+void tenantSessionEnterInternal(TenantSession *p);
+void tenantSessionLeaveInternal(TenantSession *p);
+
+/* ---- rowvtab.c -------------------------------------------------------- */
+
+#define TENANT_ROW_MODULE "tenant_row"
+
+/* Register the isolation module on db with the session as its client data.
+** "CREATE VIRTUAL TABLE temp.<t> USING tenant_row(<t>)" then wraps the
+** real table <t> that tenantSessionLookupTable() names. */
+int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
+
+#endif /* TENANT_INT_H */

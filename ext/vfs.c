@@ -1,0 +1,476 @@
+/*
+** The "tenant" VFS: a shim over the platform's default VFS that maps the
+** logical names of a tenant store to physical files.
+**
+** Names it accepts, as given to sqlite3_open_v2() or ATTACH with vfs=tenant:
+**
+**   "<customer>"              a session: the main database of a connection
+**                             bound to that customer. It holds nothing of the
+**                             customer's; SQLite gets an anonymous temporary
+**                             file, deleted on close.
+**   "<customer>/<partition>"  the physical file that holds one partition of
+**                             the customer, found in the catalog.
+**
+** xFullPathname does the mapping, so the pager derives the rollback journal
+** and WAL names from the physical path and every later open, lock and
+** delete goes to the real files. A session's name becomes
+** "tenant-session:<customer>". Its own journals are anonymous too, except a
+** super-journal (the record of a commit spanning several attached files):
+** crash recovery must find it, so it is a real file under
+** "<root>/.sessions/".
+**
+** The VFS is registered once per process and never made the default, so
+** files opened through other VFSes behave as before.
+**
+** LIMITATIONS: one root folder per process (see catalog.c).
+*/
+#include "tenant_int.h"
+SQLITE_EXTENSION_INIT3
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define TENANT_SESSION_PREFIX "tenant-session:"
+#define TENANT_SESSION_PREFIX_LEN 15
+#define TENANT_SESSION_DIR ".sessions"
+
+/* Kinds of file the VFS opens. */
+#define TENANT_FILE_PHYSICAL 1   /* a placement file, journal or WAL */
+#define TENANT_FILE_SESSION  2   /* the anonymous main database of a session */
+
+/*
+** An open file. The underlying VFS's file structure follows this one in
+** the same allocation (szOsFile is the sum of both), as pReal.
+*/
+typedef struct TenantVfsFile TenantVfsFile;
+struct TenantVfsFile {
+  sqlite3_file base;                 /* base class: must be first */
+  sqlite3_file *pReal;               /* the underlying VFS's file */
+  int eKind;                         /* TENANT_FILE_* */
+  char zCustomer[TENANT_MAX_ID + 1]; /* TENANT_FILE_SESSION: its customer */
+};
+
+static sqlite3_vfs tenantVfs;        /* this VFS; pAppData is the real one */
+#define REAL_VFS ((sqlite3_vfs*)tenantVfs.pAppData)
+
+/* ---- io methods: forward to the real file ----------------------------- */
+
+static int tenantIoClose(sqlite3_file *pFile){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  int rc = SQLITE_OK;
+  if( p->pReal->pMethods ){
+    rc = p->pReal->pMethods->xClose(p->pReal);
+  }
+  return rc;
+}
+
+static int tenantIoRead(sqlite3_file *pFile, void *zBuf, int iAmt,
+                        sqlite3_int64 iOfst){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xRead(p->pReal, zBuf, iAmt, iOfst);
+}
+
+static int tenantIoWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
+                         sqlite3_int64 iOfst){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xWrite(p->pReal, zBuf, iAmt, iOfst);
+}
+
+static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xTruncate(p->pReal, size);
+}
+
+static int tenantIoSync(sqlite3_file *pFile, int flags){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xSync(p->pReal, flags);
+}
+
+static int tenantIoFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xFileSize(p->pReal, pSize);
+}
+
+static int tenantIoLock(sqlite3_file *pFile, int eLock){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xLock(p->pReal, eLock);
+}
+
+static int tenantIoUnlock(sqlite3_file *pFile, int eLock){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xUnlock(p->pReal, eLock);
+}
+
+static int tenantIoCheckReservedLock(sqlite3_file *pFile, int *pResOut){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pResOut);
+}
+
+static int tenantIoFileControl(sqlite3_file *pFile, int op, void *pArg){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  int rc = p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
+  if( op==SQLITE_FCNTL_VFSNAME && rc==SQLITE_OK ){
+    /* Name this layer above whatever the real VFS reported. */
+    char *zOld = *(char**)pArg;
+    *(char**)pArg = zOld ? sqlite3_mprintf("tenant/%z", zOld)
+                         : sqlite3_mprintf("tenant");
+  }else if( op==SQLITE_FCNTL_VFSNAME && rc==SQLITE_NOTFOUND ){
+    *(char**)pArg = sqlite3_mprintf("tenant");
+    rc = SQLITE_OK;
+  }
+  return rc;
+}
+
+static int tenantIoSectorSize(sqlite3_file *pFile){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xSectorSize(p->pReal);
+}
+
+static int tenantIoDeviceCharacteristics(sqlite3_file *pFile){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
+}
+
+static int tenantIoShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend,
+                          void volatile **pp){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xShmMap(p->pReal, iPg, pgsz, bExtend, pp);
+}
+
+static int tenantIoShmLock(sqlite3_file *pFile, int offset, int n, int flags){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xShmLock(p->pReal, offset, n, flags);
+}
+
+static void tenantIoShmBarrier(sqlite3_file *pFile){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  p->pReal->pMethods->xShmBarrier(p->pReal);
+}
+
+static int tenantIoShmUnmap(sqlite3_file *pFile, int deleteFlag){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xShmUnmap(p->pReal, deleteFlag);
+}
+
+static int tenantIoFetch(sqlite3_file *pFile, sqlite3_int64 iOfst, int iAmt,
+                         void **pp){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xFetch(p->pReal, iOfst, iAmt, pp);
+}
+
+static int tenantIoUnfetch(sqlite3_file *pFile, sqlite3_int64 iOfst, void *pPage){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  return p->pReal->pMethods->xUnfetch(p->pReal, iOfst, pPage);
+}
+
+/*
+** One method table per io-methods version, chosen by the version of the
+** real file's methods, so SQLite never calls a slot the real file lacks.
+*/
+#define TENANT_IO_METHODS(VERSION, SHM_MAP, SHM_LOCK, SHM_BARRIER, SHM_UNMAP, \
+                          FETCH, UNFETCH) {                                   \
+  VERSION,                          /* iVersion */                            \
+  tenantIoClose,                    /* xClose */                              \
+  tenantIoRead,                     /* xRead */                               \
+  tenantIoWrite,                    /* xWrite */                              \
+  tenantIoTruncate,                 /* xTruncate */                           \
+  tenantIoSync,                     /* xSync */                               \
+  tenantIoFileSize,                 /* xFileSize */                           \
+  tenantIoLock,                     /* xLock */                               \
+  tenantIoUnlock,                   /* xUnlock */                             \
+  tenantIoCheckReservedLock,        /* xCheckReservedLock */                  \
+  tenantIoFileControl,              /* xFileControl */                        \
+  tenantIoSectorSize,               /* xSectorSize */                         \
+  tenantIoDeviceCharacteristics,    /* xDeviceCharacteristics */              \
+  SHM_MAP, SHM_LOCK, SHM_BARRIER, SHM_UNMAP,  /* xShm* (version 2) */         \
+  FETCH, UNFETCH                    /* xFetch, xUnfetch (version 3) */        \
+}
+
+static const sqlite3_io_methods tenantIoMethods[3] = {
+  TENANT_IO_METHODS(1, 0, 0, 0, 0, 0, 0),
+  TENANT_IO_METHODS(2, tenantIoShmMap, tenantIoShmLock, tenantIoShmBarrier,
+                    tenantIoShmUnmap, 0, 0),
+  TENANT_IO_METHODS(3, tenantIoShmMap, tenantIoShmLock, tenantIoShmBarrier,
+                    tenantIoShmUnmap, tenantIoFetch, tenantIoUnfetch),
+};
+
+static int tenantIsOurFile(sqlite3_file *pFile){
+  return pFile && pFile->pMethods>=&tenantIoMethods[0]
+               && pFile->pMethods<=&tenantIoMethods[2];
+}
+
+/* ---- name mapping ----------------------------------------------------- */
+
+static int tenantIsSessionName(const char *zName){
+  return zName && strncmp(zName, TENANT_SESSION_PREFIX,
+                          TENANT_SESSION_PREFIX_LEN)==0;
+}
+
+/*
+** Write into zOut the real path behind a session's super-journal name
+** "tenant-session:<rest>": "<root>/.sessions/<rest>". Creates the folder.
+** Returns SQLITE_CANTOPEN when the catalog (and so the root) is not open.
+*/
+static int tenantSessionRealPath(const char *zName, char *zOut, int nOut){
+  const char *zRoot = tenantCatalogRoot();
+  const char *zRest = zName + TENANT_SESSION_PREFIX_LEN;
+  char *zDir;
+  int n;
+
+  if( zRoot==0 ) return SQLITE_CANTOPEN;
+  zDir = sqlite3_mprintf("%s/" TENANT_SESSION_DIR, zRoot);
+  if( zDir==0 ) return SQLITE_NOMEM;
+  if( mkdir(zDir, 0700)!=0 && errno!=EEXIST ){
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot create folder %s: %s",
+                zDir, strerror(errno));
+    sqlite3_free(zDir);
+    return SQLITE_CANTOPEN;
+  }
+  n = (int)strlen(zDir) + 1 + (int)strlen(zRest);
+  if( n>=nOut ){
+    sqlite3_free(zDir);
+    return SQLITE_CANTOPEN;
+  }
+  sqlite3_snprintf(nOut, zOut, "%s/%s", zDir, zRest);
+  sqlite3_free(zDir);
+  return SQLITE_OK;
+}
+
+/* ---- VFS methods ------------------------------------------------------ */
+
+static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
+                         sqlite3_file *pFile, int flags, int *pOutFlags){
+  TenantVfsFile *p = (TenantVfsFile*)pFile;
+  const char *zRealName = zName;
+  char zSuper[TENANT_MAX_PATH];
+  int rc;
+
+  memset(p, 0, sizeof(*p));
+  p->pReal = (sqlite3_file*)&p[1];
+  p->eKind = TENANT_FILE_PHYSICAL;
+
+  if( tenantIsSessionName(zName) ){
+    if( flags & SQLITE_OPEN_MAIN_DB ){
+      /* A session's main database: remember the customer and open the
+      ** catalog at the root the URI names, so that the binder can report
+      ** a bad root with a clear message. */
+      const char *zRoot = sqlite3_uri_parameter(zName, "root");
+      char *zIgnored = 0;
+      p->eKind = TENANT_FILE_SESSION;
+      sqlite3_snprintf(sizeof(p->zCustomer), p->zCustomer, "%s",
+                       zName + TENANT_SESSION_PREFIX_LEN);
+      tenantCatalogOpen(zRoot, &zIgnored);
+      sqlite3_free(zIgnored);
+    }
+    if( flags & SQLITE_OPEN_MASTER_JOURNAL ){
+      rc = tenantSessionRealPath(zName, zSuper, sizeof(zSuper));
+      if( rc!=SQLITE_OK ) return rc;
+      zRealName = zSuper;
+    }else{
+      /* Anonymous: the underlying VFS makes a temporary file that is
+      ** deleted on close. */
+      zRealName = 0;
+      flags |= SQLITE_OPEN_DELETEONCLOSE;
+    }
+  }
+
+  rc = REAL_VFS->xOpen(REAL_VFS, zRealName, p->pReal, flags, pOutFlags);
+  if( rc==SQLITE_OK && p->pReal->pMethods ){
+    int iVersion = p->pReal->pMethods->iVersion;
+    if( iVersion<1 ) iVersion = 1;
+    if( iVersion>3 ) iVersion = 3;
+    pFile->pMethods = &tenantIoMethods[iVersion-1];
+  }else{
+    pFile->pMethods = 0;
+  }
+  (void)pVfs;
+  return rc;
+}
+
+static int tenantVfsDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
+  char zReal[TENANT_MAX_PATH];
+  (void)pVfs;
+  if( tenantIsSessionName(zName) ){
+    if( tenantSessionRealPath(zName, zReal, sizeof(zReal))!=SQLITE_OK ){
+      return SQLITE_OK;   /* nothing was ever written under that name */
+    }
+    zName = zReal;
+  }
+  return REAL_VFS->xDelete(REAL_VFS, zName, syncDir);
+}
+
+static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
+                           int *pResOut){
+  char zReal[TENANT_MAX_PATH];
+  (void)pVfs;
+  if( tenantIsSessionName(zName) ){
+    if( tenantSessionRealPath(zName, zReal, sizeof(zReal))!=SQLITE_OK ){
+      *pResOut = 0;
+      return SQLITE_OK;
+    }
+    zName = zReal;
+  }
+  return REAL_VFS->xAccess(REAL_VFS, zName, flags, pResOut);
+}
+
+/*
+** Map a logical name to the name SQLite works with from then on. A name
+** that is already a session name or an absolute physical path (as in a
+** child journal's record of its super-journal) is kept.
+*/
+static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
+                                 int nOut, char *zOut){
+  const char *zSlash;
+  char *zErr = 0;
+  int rc;
+  (void)pVfs;
+
+  if( tenantIsSessionName(zName) || zName[0]=='/' ){
+    if( (int)strlen(zName)>=nOut ) return SQLITE_CANTOPEN;
+    memcpy(zOut, zName, strlen(zName)+1);
+    return SQLITE_OK;
+  }
+
+  zSlash = strchr(zName, '/');
+  if( zSlash==0 ){
+    if( !tenantIdIsSafe(zName) ){
+      sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: invalid customer id in "
+                  "name \"%s\": use letters, digits, '_', '-' and '.'", zName);
+      return SQLITE_CANTOPEN;
+    }
+    sqlite3_snprintf(nOut, zOut, TENANT_SESSION_PREFIX "%s", zName);
+    return SQLITE_OK;
+  }
+
+  rc = tenantCatalogOpen(0, &zErr);
+  if( rc==SQLITE_OK ) rc = tenantPlanResolve(zName, zOut, nOut, &zErr);
+  if( rc!=SQLITE_OK ){
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot resolve \"%s\": %s",
+                zName, zErr ? zErr : "unknown error");
+    sqlite3_free(zErr);
+    return SQLITE_CANTOPEN;
+  }
+  return SQLITE_OK;
+}
+
+static void *tenantVfsDlOpen(sqlite3_vfs *pVfs, const char *zPath){
+  (void)pVfs;
+  return REAL_VFS->xDlOpen(REAL_VFS, zPath);
+}
+
+static void tenantVfsDlError(sqlite3_vfs *pVfs, int nByte, char *zErrMsg){
+  (void)pVfs;
+  REAL_VFS->xDlError(REAL_VFS, nByte, zErrMsg);
+}
+
+static void (*tenantVfsDlSym(sqlite3_vfs *pVfs, void *p, const char *zSym))(void){
+  (void)pVfs;
+  return REAL_VFS->xDlSym(REAL_VFS, p, zSym);
+}
+
+static void tenantVfsDlClose(sqlite3_vfs *pVfs, void *pHandle){
+  (void)pVfs;
+  REAL_VFS->xDlClose(REAL_VFS, pHandle);
+}
+
+static int tenantVfsRandomness(sqlite3_vfs *pVfs, int nByte, char *zBufOut){
+  (void)pVfs;
+  return REAL_VFS->xRandomness(REAL_VFS, nByte, zBufOut);
+}
+
+static int tenantVfsSleep(sqlite3_vfs *pVfs, int nMicro){
+  (void)pVfs;
+  return REAL_VFS->xSleep(REAL_VFS, nMicro);
+}
+
+static int tenantVfsCurrentTime(sqlite3_vfs *pVfs, double *pTime){
+  (void)pVfs;
+  return REAL_VFS->xCurrentTime(REAL_VFS, pTime);
+}
+
+static int tenantVfsGetLastError(sqlite3_vfs *pVfs, int n, char *zOut){
+  (void)pVfs;
+  return REAL_VFS->xGetLastError ? REAL_VFS->xGetLastError(REAL_VFS, n, zOut) : 0;
+}
+
+static int tenantVfsCurrentTimeInt64(sqlite3_vfs *pVfs, sqlite3_int64 *pTime){
+  (void)pVfs;
+  return REAL_VFS->xCurrentTimeInt64(REAL_VFS, pTime);
+}
+
+static int tenantVfsSetSystemCall(sqlite3_vfs *pVfs, const char *zName,
+                                  sqlite3_syscall_ptr pNew){
+  (void)pVfs;
+  return REAL_VFS->xSetSystemCall(REAL_VFS, zName, pNew);
+}
+
+static sqlite3_syscall_ptr tenantVfsGetSystemCall(sqlite3_vfs *pVfs,
+                                                  const char *zName){
+  (void)pVfs;
+  return REAL_VFS->xGetSystemCall(REAL_VFS, zName);
+}
+
+static const char *tenantVfsNextSystemCall(sqlite3_vfs *pVfs, const char *zName){
+  (void)pVfs;
+  return REAL_VFS->xNextSystemCall(REAL_VFS, zName);
+}
+
+static sqlite3_vfs tenantVfs = {
+  1,                            /* iVersion: raised to the real one's */
+  0,                            /* szOsFile: set at registration */
+  0,                            /* mxPathname: copied from the real VFS */
+  0,                            /* pNext */
+  TENANT_VFS_NAME,              /* zName */
+  0,                            /* pAppData: the real VFS */
+  tenantVfsOpen,                /* xOpen */
+  tenantVfsDelete,              /* xDelete */
+  tenantVfsAccess,              /* xAccess */
+  tenantVfsFullPathname,        /* xFullPathname */
+  tenantVfsDlOpen,              /* xDlOpen */
+  tenantVfsDlError,             /* xDlError */
+  tenantVfsDlSym,               /* xDlSym */
+  tenantVfsDlClose,             /* xDlClose */
+  tenantVfsRandomness,          /* xRandomness */
+  tenantVfsSleep,               /* xSleep */
+  tenantVfsCurrentTime,         /* xCurrentTime */
+  tenantVfsGetLastError,        /* xGetLastError */
+  tenantVfsCurrentTimeInt64,    /* xCurrentTimeInt64 (version 2) */
+  tenantVfsSetSystemCall,       /* xSetSystemCall (version 3) */
+  tenantVfsGetSystemCall,       /* xGetSystemCall */
+  tenantVfsNextSystemCall       /* xNextSystemCall */
+};
+
+int tenantVfsIsSession(sqlite3 *db, const char **pzCustomer){
+  sqlite3_file *pFile = 0;
+  TenantVfsFile *p;
+  if( sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pFile)
+      !=SQLITE_OK ){
+    return 0;
+  }
+  if( !tenantIsOurFile(pFile) ) return 0;
+  p = (TenantVfsFile*)pFile;
+  if( p->eKind!=TENANT_FILE_SESSION ) return 0;
+  if( pzCustomer ) *pzCustomer = p->zCustomer;
+  return 1;
+}
+
+int tenantVfsIsPlacement(sqlite3_file *pFile){
+  return tenantIsOurFile(pFile)
+      && ((TenantVfsFile*)pFile)->eKind==TENANT_FILE_PHYSICAL;
+}
+
+int tenantVfsRegister(void){
+  sqlite3_vfs *pReal;
+  if( sqlite3_vfs_find(TENANT_VFS_NAME)==&tenantVfs ) return SQLITE_OK;
+  pReal = sqlite3_vfs_find(0);
+  if( pReal==0 ) return SQLITE_ERROR;
+
+  /* Offer no method the real VFS lacks: copy its version, up to ours. */
+  tenantVfs.iVersion = pReal->iVersion<3 ? pReal->iVersion : 3;
+  tenantVfs.szOsFile = (int)sizeof(TenantVfsFile) + pReal->szOsFile;
+  tenantVfs.mxPathname = pReal->mxPathname;
+  tenantVfs.pAppData = pReal;
+  return sqlite3_vfs_register(&tenantVfs, 0);
+}
