@@ -53,12 +53,12 @@ $(BUILD)/tenant.so: $(EXT_OBJ)
 
 $(BUILD)/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto -ldl
 
 $(BUILD)/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -I/usr/include/sqlcipher -DTEST_HOST_SQLCIPHER \
-	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto
+	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto -ldl
 
 # Install whatever Debian packages are missing (needs root or sudo).
 deps:
@@ -84,3 +84,31 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# The same suite with the extension and the test programs built under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks included).
+ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_OBJ := $(patsubst ext/%.c,$(BUILD)/asan/ext/%.o,$(EXT_SRC))
+ASAN_BIN_SQLITE := $(patsubst tests/%.c,$(BUILD)/asan/tests/sqlite/%,$(TEST_SRC))
+ASAN_BIN_CIPHER := $(patsubst tests/%.c,$(BUILD)/asan/tests/sqlcipher/%,$(TEST_SRC))
+
+$(BUILD)/asan/ext/%.o: ext/%.c $(EXT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXT_CFLAGS) -O1 $(ASAN) -c $< -o $@
+
+$(BUILD)/asan/tenant.so: $(ASAN_OBJ)
+	$(CC) -shared $(ASAN) -o $@ $(ASAN_OBJ) $(EXT_LIBS)
+
+$(BUILD)/asan/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(ASAN) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto -ldl
+
+$(BUILD)/asan/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(ASAN) -I/usr/include/sqlcipher -DTEST_HOST_SQLCIPHER \
+	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto -ldl
+
+.PHONY: test-asan
+test-asan: deps $(BUILD)/asan/tenant.so $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	TENANT_EXT=$(abspath $(BUILD)/asan/tenant) prove $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)

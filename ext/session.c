@@ -47,8 +47,11 @@ struct TenantSession {
   char azSchema[TENANT_MAX_FILES][TENANT_SCHEMA_NAME_LEN + 1];
   int nInternal;                     /* depth of internal statements */
   int bBinding;                      /* attach keys may be handed out */
+  int bBound;                        /* plan and schemas are in force */
   int nTable;
   TenantSessionTable *aTable;
+  int nKnown;                        /* other names an unqualified read */
+  char **azKnown;                    /*   with no schema may resolve to */
   TenantSession *pNext;              /* list of all sessions */
 };
 
@@ -60,12 +63,20 @@ static sqlite3_mutex *tenantSessionMutex(void){
   return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
 }
 
+int tenantSessionIsRegistered(sqlite3 *db){
+  TenantSession *p;
+  sqlite3_mutex_enter(tenantSessionMutex());
+  for(p=tenantSessionList; p && p->db!=db; p=p->pNext){}
+  sqlite3_mutex_leave(tenantSessionMutex());
+  return p!=0;
+}
+
 TenantSession *tenantSessionOf(sqlite3 *db){
   TenantSession *p;
   sqlite3_mutex_enter(tenantSessionMutex());
   for(p=tenantSessionList; p && p->db!=db; p=p->pNext){}
   sqlite3_mutex_leave(tenantSessionMutex());
-  return p;
+  return p && p->bBound ? p : 0;
 }
 
 const char *tenantSessionCustomer(TenantSession *p){
@@ -101,10 +112,26 @@ int tenantSessionLookupTable(TenantSession *p, const char *zTable,
   return SQLITE_ERROR;
 }
 
+/* Return p to the unbound state. */
+static void tenantSessionReset(TenantSession *p){
+  int i;
+  for(i=0; i<p->nTable; i++) sqlite3_free(p->aTable[i].zName);
+  sqlite3_free(p->aTable);
+  p->aTable = 0;
+  p->nTable = 0;
+  for(i=0; i<p->nKnown; i++) sqlite3_free(p->azKnown[i]);
+  sqlite3_free(p->azKnown);
+  p->azKnown = 0;
+  p->nKnown = 0;
+  p->bBound = 0;
+  p->bBinding = 0;
+  memset(&p->plan, 0, sizeof(p->plan));
+  memset(p->azSchema, 0, sizeof(p->azSchema));
+}
+
 static void tenantSessionFree(void *pArg){
   TenantSession *p = (TenantSession*)pArg;
   TenantSession **pp;
-  int i;
   if( p==0 ) return;
   sqlite3_mutex_enter(tenantSessionMutex());
   for(pp=&tenantSessionList; *pp; pp=&(*pp)->pNext){
@@ -114,10 +141,10 @@ static void tenantSessionFree(void *pArg){
     }
   }
   sqlite3_mutex_leave(tenantSessionMutex());
-  for(i=0; i<p->nTable; i++) sqlite3_free(p->aTable[i].zName);
-  sqlite3_free(p->aTable);
+  tenantSessionReset(p);
   sqlite3_free(p);
 }
+
 
 /* ---- authorizer ------------------------------------------------------- */
 
@@ -157,7 +184,8 @@ static int tenantFunctionIsDenied(const char *zName){
   int i;
   if( zName==0 ) return 1;
   if( sqlite3_strnicmp(zName, "tenant_", 7)==0 ){
-    return sqlite3_stricmp(zName, "tenant_whoami")!=0;
+    return sqlite3_stricmp(zName, "tenant_whoami")!=0
+        && sqlite3_stricmp(zName, "tenant_agent")!=0;
   }
   for(i=0; azDenied[i]; i++){
     if( sqlite3_stricmp(zName, azDenied[i])==0 ) return 1;
@@ -174,12 +202,45 @@ static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
   return 0;
 }
 
+/* Record zName as a table an unqualified read may resolve to. */
+static int tenantSessionKnow(TenantSession *p, const char *zName){
+  char **azNew;
+  if( zName==0 ) return SQLITE_OK;
+  azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*(p->nKnown+1));
+  if( azNew==0 ) return SQLITE_NOMEM;
+  p->azKnown = azNew;
+  azNew[p->nKnown] = sqlite3_mprintf("%s", zName);
+  if( azNew[p->nKnown]==0 ) return SQLITE_NOMEM;
+  p->nKnown++;
+  return SQLITE_OK;
+}
+
+/*
+** True when a table named zName, found by an unqualified name, is one the
+** session may read: an isolation table, a placeholder, a table of a
+** dedicated file, a temp object the session made, or a schema table.
+** SQLite reports a read of no column ("SELECT count(*) FROM t") with no
+** schema name, so this name check is all the authorizer can make of it.
+*/
+static int tenantTableIsKnown(TenantSession *p, const char *zName){
+  int i;
+  if( zName==0 ) return 0;
+  if( tenantTableIsIsolated(p, zName) ) return 1;
+  for(i=0; i<p->nKnown; i++){
+    if( sqlite3_stricmp(p->azKnown[i], zName)==0 ) return 1;
+  }
+  return sqlite3_stricmp(zName, "sqlite_master")==0
+      || sqlite3_stricmp(zName, "sqlite_temp_master")==0
+      || sqlite3_stricmp(zName, "sqlite_schema")==0
+      || sqlite3_stricmp(zName, "sqlite_temp_schema")==0;
+}
+
 static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
                            const char *zArg2, const char *zDb,
                            const char *zInner){
   TenantSession *p = (TenantSession*)pArg;
   (void)zInner;
-  if( p->nInternal>0 ) return SQLITE_OK;
+  if( !p->bBound || p->nInternal>0 ) return SQLITE_OK;
 
   switch( eAction ){
     case SQLITE_SELECT:
@@ -190,14 +251,14 @@ static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
     case SQLITE_READ:
       if( tenantTableIsIntrospection(zArg1) ) return SQLITE_DENY;
+      if( zDb==0 ){
+        return tenantTableIsKnown(p, zArg1) ? SQLITE_OK : SQLITE_DENY;
+      }
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
 
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-      if( zArg1 && sqlite3_strnicmp(zArg1, "sqlite_", 7)==0 ){
-        return SQLITE_DENY;
-      }
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
 
     case SQLITE_FUNCTION:
@@ -210,8 +271,9 @@ static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
     /* The session's own scratch objects live in temp. */
     case SQLITE_CREATE_TEMP_TABLE:
-    case SQLITE_CREATE_TEMP_INDEX:
     case SQLITE_CREATE_TEMP_VIEW:
+      return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;
+    case SQLITE_CREATE_TEMP_INDEX:
     case SQLITE_DROP_TEMP_INDEX:
     case SQLITE_DROP_TEMP_VIEW:
       return SQLITE_OK;
@@ -365,6 +427,70 @@ static int tenantSessionAddTable(void *pArg, const char *zTable){
   return SQLITE_OK;
 }
 
+/*
+** Shadow, with a tenant_hidden placeholder, every table of shared file
+** iFile that no isolation table of the session covers, so that an
+** unqualified name never finds a raw shared table.
+*/
+static int tenantSessionHide(TenantSession *p, int iFile, char **pzErr){
+  sqlite3_stmt *pList = 0;
+  char *zSql;
+  int rc;
+
+  zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_master "
+                         "WHERE type='table' AND name NOT LIKE 'sqlite\\_%%' "
+                         "ESCAPE '\\'", p->azSchema[iFile]);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pList, 0);
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pList, 0);
+    int j, bCovered = 0;
+    for(j=0; j<p->nTable; j++){
+      if( sqlite3_stricmp(p->aTable[j].zName, zName)==0 ) bCovered = 1;
+    }
+    if( bCovered ) continue;
+    rc = tenantSessionKnow(p, zName);
+    if( rc!=SQLITE_OK ) break;
+    zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE IF NOT EXISTS temp.\"%w\" "
+                           "USING " TENANT_HIDDEN_MODULE "(\"%w\")",
+                           zName, zName);
+    if( zSql==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
+    sqlite3_free(zSql);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pList);
+  else sqlite3_finalize(pList);
+  if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
+    tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/* Record every table of dedicated file iFile as known. */
+static int tenantSessionKnowFile(TenantSession *p, int iFile, char **pzErr){
+  sqlite3_stmt *pList = 0;
+  char *zSql;
+  int rc;
+
+  zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_master "
+                         "WHERE type IN ('table','view')", p->azSchema[iFile]);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pList, 0);
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+    rc = tenantSessionKnow(p, (const char*)sqlite3_column_text(pList, 0));
+  }
+  if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
+    tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pList);
+  return rc;
+}
+
 /* Create the temp isolation virtual table of every table the session
 ** reaches in a shared file. */
 static int tenantSessionIsolate(TenantSession *p, char **pzErr){
@@ -387,6 +513,13 @@ static int tenantSessionIsolate(TenantSession *p, char **pzErr){
     rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
     sqlite3_free(zSql);
   }
+  for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+    if( p->plan.aFile[i].bShared ){
+      rc = tenantSessionHide(p, i, pzErr);
+    }else{
+      rc = tenantSessionKnowFile(p, i, pzErr);
+    }
+  }
   return rc;
 }
 
@@ -394,16 +527,47 @@ static void tenantWhoamiFunc(sqlite3_context *pCtx, int argc,
                              sqlite3_value **argv){
   TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
   (void)argc; (void)argv;
-  if( p ) sqlite3_result_text(pCtx, p->plan.zCustomer, -1, SQLITE_TRANSIENT);
+  if( p->bBound ){
+    sqlite3_result_text(pCtx, p->plan.zCustomer, -1, SQLITE_TRANSIENT);
+  }
 }
 
 static void tenantAgentFunc(sqlite3_context *pCtx, int argc,
                             sqlite3_value **argv){
   TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
   (void)argc; (void)argv;
-  if( p && p->plan.zAgent[0] ){
+  if( p->bBound && p->plan.zAgent[0] ){
     sqlite3_result_text(pCtx, p->plan.zAgent, -1, SQLITE_TRANSIENT);
   }
+}
+
+/* Drop every isolation table and placeholder the binding created. */
+static void tenantSessionDropTemp(TenantSession *p){
+  sqlite3_stmt *pList = 0;
+  char **azName = 0;
+  int nName = 0, i;
+
+  if( sqlite3_prepare_v2(p->db, "SELECT name FROM temp.sqlite_master "
+        "WHERE type='table' AND (sql LIKE '%USING " TENANT_ROW_MODULE "(%' "
+        "OR sql LIKE '%USING " TENANT_HIDDEN_MODULE "(%')", -1, &pList, 0)
+      !=SQLITE_OK ){
+    return;
+  }
+  while( sqlite3_step(pList)==SQLITE_ROW ){
+    char **azNew = sqlite3_realloc64(azName, sizeof(char*)*(nName+1));
+    if( azNew==0 ) break;
+    azName = azNew;
+    azName[nName] = sqlite3_mprintf("%s", sqlite3_column_text(pList, 0));
+    if( azName[nName] ) nName++;
+  }
+  sqlite3_finalize(pList);
+  for(i=0; i<nName; i++){
+    char *zSql = sqlite3_mprintf("DROP TABLE temp.\"%w\"", azName[i]);
+    if( zSql ) tenantSessionExec(p, zSql, 0, 0, -1, 0);
+    sqlite3_free(zSql);
+    sqlite3_free(azName[i]);
+  }
+  sqlite3_free(azName);
 }
 
 /* Function flags: SQLITE_DIRECTONLY (3.30) keeps a function out of views
@@ -413,19 +577,19 @@ static int tenantDirectOnly(void){
 }
 
 /*
-** Bind db to zCustomer (and zAgent when not NULL). On failure db is left
-** unbound with nothing attached, and *pzErr says why.
+** Bind the connection of p to zCustomer (and zAgent when not NULL). On
+** failure the connection is left unbound with nothing attached, and *pzErr
+** says why.
 */
-static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
+static int tenantSessionBind(TenantSession *p, const char *zCustomer,
                              const char *zAgent, const char *zRoot,
                              int bTenantMain, char **pzErr){
-  TenantSession *p;
+  sqlite3 *db = p->db;
   int i, rc;
 
-  if( tenantSessionOf(db) ){
+  if( p->bBound ){
     tenantSetError(pzErr, "this connection is already bound to customer "
-        "\"%s\"; open a new connection to bind another",
-        tenantSessionCustomer(tenantSessionOf(db)));
+        "\"%s\"; open a new connection to bind another", p->plan.zCustomer);
     return SQLITE_ERROR;
   }
   if( sqlite3_get_autocommit(db)==0 ){
@@ -435,14 +599,9 @@ static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
   }
   rc = tenantCatalogOpen(zRoot, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-
-  p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->db = db;
   rc = tenantPlanLoad(zCustomer, zAgent, &p->plan, pzErr);
   if( rc!=SQLITE_OK ){
-    sqlite3_free(p);
+    tenantSessionReset(p);
     return rc;
   }
   for(i=0; i<p->plan.nFile; i++){
@@ -452,7 +611,7 @@ static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
           "a SQLCipher-linked program, or mark the tier unencrypted with "
           "tenant_policy_set(tier, 'encrypted', 0) for a development fleet",
           p->plan.aFile[i].zKeyId, p->plan.zCustomer);
-      sqlite3_free(p);
+      tenantSessionReset(p);
       return SQLITE_ERROR;
     }
   }
@@ -466,64 +625,37 @@ static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
     }
   }
 
-  /* From here on the session is findable; the whoami function owns it and
-  ** frees it when the connection closes. */
-  sqlite3_mutex_enter(tenantSessionMutex());
-  p->pNext = tenantSessionList;
-  tenantSessionList = p;
-  sqlite3_mutex_leave(tenantSessionMutex());
-  rc = sqlite3_create_function_v2(db, "tenant_whoami", 0,
-      SQLITE_UTF8|SQLITE_DETERMINISTIC, p, tenantWhoamiFunc, 0, 0,
-      tenantSessionFree);
-  if( rc!=SQLITE_OK ){
-    tenantSessionFree(p);
-    return rc;
-  }
-  sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, p,
-                          tenantAgentFunc, 0, 0);
-  sqlite3_create_function(db, "tenant_attach_key", 1,
-                          SQLITE_UTF8|tenantDirectOnly(), p,
-                          tenantAttachKeyFunc, 0, 0);
+  /* Bound from here on: the authorizer is in force for all but the
+  ** extension's own statements. It is installed again in case the
+  ** application replaced it after the connection opened. */
+  p->bBound = 1;
   sqlite3_set_authorizer(db, tenantAuthorize, p);
-
   p->nInternal++;
   p->bBinding = 1;
-  rc = tenantRowRegister(db, p);
-  if( rc==SQLITE_OK ){
-    rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);
-  }
+  rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);
   for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
     rc = tenantSessionAttach(p, i, bTenantMain, pzErr);
   }
   p->bBinding = 0;
   if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, pzErr);
-  p->nInternal--;
 
   if( rc!=SQLITE_OK ){
-    /* Undo: detach what was attached, drop the isolation tables, and
-    ** leave the connection unbound. The whoami destructor frees p. */
+    /* Undo: drop the temp tables, detach the files, unbind. */
     char *zSaved = pzErr ? *pzErr : 0;
     if( pzErr ) *pzErr = 0;
-    p->nInternal++;
-    for(i=0; i<p->nTable; i++){
-      char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS temp.\"%w\"",
-                                   p->aTable[i].zName);
-      if( zSql ) tenantSessionExec(p, zSql, 0, 0, -1, 0);
-      sqlite3_free(zSql);
-    }
+    tenantSessionDropTemp(p);
     for(i=0; i<p->plan.nFile; i++){
       tenantSessionExec(p, "DETACH ?1", p->azSchema[i], 0, -1, 0);
     }
+    if( pzErr ){
+      sqlite3_free(*pzErr);
+      *pzErr = zSaved;
+    }
     p->nInternal--;
-    sqlite3_set_authorizer(db, 0, 0);
-    sqlite3_create_function(db, "tenant_attach_key", 1, SQLITE_UTF8, 0, 0, 0, 0);
-    sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, 0,
-                            tenantAgentFunc, 0, 0);
-    sqlite3_create_function_v2(db, "tenant_whoami", 0,
-        SQLITE_UTF8|SQLITE_DETERMINISTIC, 0, tenantWhoamiFunc, 0, 0, 0);
-    if( pzErr ) *pzErr = zSaved;
+    tenantSessionReset(p);
     return rc;
   }
+  p->nInternal--;
   sqlite3_log(SQLITE_OK, "tenant: connection bound to customer \"%s\"%s%s",
               p->plan.zCustomer, p->plan.zAgent[0] ? " as agent " : "",
               p->plan.zAgent);
@@ -533,7 +665,7 @@ static int tenantSessionBind(sqlite3 *db, const char *zCustomer,
 /* tenant_bind(customer [, agent]) */
 static void tenantBindFunc(sqlite3_context *pCtx, int argc,
                            sqlite3_value **argv){
-  sqlite3 *db = sqlite3_context_db_handle(pCtx);
+  TenantSession *p = (TenantSession*)sqlite3_user_data(pCtx);
   const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
   const char *zAgent = argc>1 ? (const char*)sqlite3_value_text(argv[1]) : 0;
   char *zErr = 0;
@@ -543,7 +675,7 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
     tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
     return;
   }
-  rc = tenantSessionBind(db, zCustomer, zAgent, 0, 0, &zErr);
+  rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
     sqlite3_result_error_code(pCtx, rc);
@@ -554,24 +686,47 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
 }
 
 int tenantSessionRegister(sqlite3 *db, char **pzErr){
+  static const struct {
+    const char *zName;
+    int nArg;
+    int bDirectOnly;
+    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+  } aFunc[] = {
+    { "tenant_bind",       1, 1, tenantBindFunc },
+    { "tenant_bind",       2, 1, tenantBindFunc },
+    { "tenant_agent",      0, 0, tenantAgentFunc },
+    { "tenant_attach_key", 1, 1, tenantAttachKeyFunc },
+  };
+  TenantSession *p;
   const char *zCustomer = 0;
-  int rc;
+  int i, rc;
 
-  rc = sqlite3_create_function(db, "tenant_bind", 1,
-      SQLITE_UTF8|tenantDirectOnly(), 0, tenantBindFunc, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "tenant_bind", 2,
-        SQLITE_UTF8|tenantDirectOnly(), 0, tenantBindFunc, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "tenant_whoami", 0,
-        SQLITE_UTF8|SQLITE_DETERMINISTIC, 0, tenantWhoamiFunc, 0, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "tenant_agent", 0, SQLITE_UTF8, 0,
-                                 tenantAgentFunc, 0, 0);
-  }
+  /* Every connection gets an unbound session: functions, modules and the
+  ** authorizer are registered now, while no statement runs, because
+  ** SQLite refuses to replace a function from inside a statement. */
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  sqlite3_mutex_enter(tenantSessionMutex());
+  p->pNext = tenantSessionList;
+  tenantSessionList = p;
+  sqlite3_mutex_leave(tenantSessionMutex());
+
+  /* tenant_whoami() owns the session: its destructor frees it when the
+  ** connection closes (or on failure here). */
+  rc = sqlite3_create_function_v2(db, "tenant_whoami", 0, SQLITE_UTF8, p,
+                                  tenantWhoamiFunc, 0, 0, tenantSessionFree);
   if( rc!=SQLITE_OK ) return rc;
+  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(aFunc)/sizeof(aFunc[0])); i++){
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
+        SQLITE_UTF8|(aFunc[i].bDirectOnly ? tenantDirectOnly() : 0), p,
+        aFunc[i].xFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ) rc = tenantRowRegister(db, p);
+  if( rc==SQLITE_OK ) rc = tenantPlaceholderRegister(db);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_set_authorizer(db, tenantAuthorize, p);
 
   /* A connection opened on a tenant URI is bound now, as it opens. */
   if( tenantVfsIsSession(db, &zCustomer) ){
@@ -579,7 +734,7 @@ int tenantSessionRegister(sqlite3 *db, char **pzErr){
     const char *zAgent = sqlite3_uri_parameter(zFilename, "agent");
     const char *zRoot = sqlite3_uri_parameter(zFilename, "root");
     /* On failure sqlite3_open_v2() reports *pzErr and returns an error. */
-    rc = tenantSessionBind(db, zCustomer, zAgent, zRoot, 1, pzErr);
+    rc = tenantSessionBind(p, zCustomer, zAgent, zRoot, 1, pzErr);
   }
   return rc;
 }

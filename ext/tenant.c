@@ -75,6 +75,11 @@ static int tenantConnectionInit(
 ){
   int rc;
   (void)pApi;
+
+  /* Loading the extension into a connection that the auto-extension has
+  ** already set up changes nothing: SQLite may not replace functions
+  ** while a statement runs, as it does under SELECT load_extension(). */
+  if( tenantSessionIsRegistered(db) ) return SQLITE_OK;
   rc = tenantProvisionRegister(db);
   if( rc==SQLITE_OK ) rc = tenantSessionRegister(db, pzErrMsg);
   if( rc!=SQLITE_OK && pzErrMsg && *pzErrMsg==0 ){

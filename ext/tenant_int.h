@@ -176,6 +176,9 @@ typedef struct TenantSession TenantSession;
 ** binding *pzErr says why. */
 int tenantSessionRegister(sqlite3 *db, char **pzErr);
 
+/* True when tenantSessionRegister() has already run on db. */
+int tenantSessionIsRegistered(sqlite3 *db);
+
 /* The session bound to db, or NULL when db is not bound. */
 TenantSession *tenantSessionOf(sqlite3 *db);
 
@@ -210,5 +213,14 @@ void tenantSessionLeaveInternal(TenantSession *p);
 ** "CREATE VIRTUAL TABLE temp.<t> USING tenant_row(<t>)" then wraps the
 ** real table <t> that tenantSessionLookupTable() names. */
 int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
+
+/* ---- placeholder.c ---------------------------------------------------- */
+
+#define TENANT_HIDDEN_MODULE "tenant_hidden"
+
+/* Register the placeholder module: "CREATE VIRTUAL TABLE temp.<t> USING
+** tenant_hidden(<t>)" shadows a raw table the session must not reach, and
+** every statement that names it fails with "no such table: <t>". */
+int tenantPlaceholderRegister(sqlite3 *db);
 
 #endif /* TENANT_INT_H */

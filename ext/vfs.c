@@ -272,7 +272,8 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
       /* Anonymous: the underlying VFS makes a temporary file that is
       ** deleted on close. */
       zRealName = 0;
-      flags |= SQLITE_OPEN_DELETEONCLOSE;
+      flags &= ~(SQLITE_OPEN_MAIN_DB|SQLITE_OPEN_MAIN_JOURNAL|SQLITE_OPEN_WAL);
+      flags |= SQLITE_OPEN_TEMP_DB|SQLITE_OPEN_DELETEONCLOSE;
     }
   }
 

@@ -1,0 +1,1099 @@
+/*
+** The "tenant_row" isolation virtual table.
+**
+** A session bound to a customer attaches each placement file under a secret
+** schema name. Every table of a shared file (rows of many customers in one
+** table) is then hidden behind a virtual table of the same name in the temp
+** schema:
+**
+**     CREATE VIRTUAL TABLE temp."<t>" USING tenant_row("<t>")
+**
+** The virtual table declares the real table's columns with their declared
+** types and collations, and keeps the real rowid as its rowid. Each scan
+** runs an inner statement on the same connection,
+**
+**     SELECT rowid, <columns> FROM "<schema>"."<t>"
+**      WHERE customer_id=?1 AND <pushed constraints> [ORDER BY ...]
+**
+** with ?1 bound to the customer read from the session when the scan starts.
+** Each write is stamped with the bound customer and carries
+** "customer_id=?" in its WHERE clause, so a session never reads or changes a
+** row of another customer. Inner statements join the connection's
+** transaction, so the module needs no transaction methods.
+**
+** LIMITATIONS: the real table must be a rowid table with a customer_id
+** column. Renaming the virtual table is rejected. UPSERT is rejected by
+** SQLite itself for every virtual table. Inside an explicit transaction, an
+** UPDATE of several rows that fails part way keeps the rows it changed
+** before the failing one on SQLite 3.40. The host opens no statement
+** journal for a virtual table UPDATE, and the module has no savepoint
+** methods. An INSERT is undone whole: its inner INSERT ... SELECT
+** opens a statement journal in the real file.
+*/
+#include "tenant_int.h"
+SQLITE_EXTENSION_INIT3
+
+#include <assert.h>
+#include <string.h>
+
+/* Inner scan statements kept per virtual table, keyed by idxStr. */
+#define ROW_CACHE_SIZE 8
+
+/* Estimated rows of one customer in a table: the planner's full scan. */
+#define ROW_FULL_SCAN_ROWS 1000000.0
+
+typedef struct RowCachedStmt RowCachedStmt;
+typedef struct RowVtab RowVtab;
+typedef struct RowCursor RowCursor;
+
+/* One prepared inner scan that no cursor is using now. */
+struct RowCachedStmt {
+  char *zIdx;                 /* idxStr the statement was built from */
+  sqlite3_stmt *pStmt;        /* NULL when the slot is empty */
+};
+
+/*
+** One isolation virtual table. Column i of the virtual table is column i of
+** the real table. The write statements are prepared on first use.
+*/
+struct RowVtab {
+  sqlite3_vtab base;          /* base class: must be first */
+  sqlite3 *db;                /* the session's connection */
+  TenantSession *pSession;    /* session the module was registered with */
+  char *zTable;               /* table name, without quotes */
+  char *zSchema;              /* secret schema name of the real table */
+  char *zPartition;           /* partition that contains the real table */
+  int bReadOnly;              /* the session may not write this partition */
+  const char *zRowid;         /* rowid alias not taken by a real column */
+  int nCol;                   /* columns of the real table */
+  char **azCol;               /* column names */
+  char **azColl;              /* collation of each column, NULL for BINARY */
+  char **azDflt;              /* DEFAULT of each NOT NULL column, or NULL */
+  int *aiKey;                 /* primary key columns in key order */
+  int nKey;                   /* entries in aiKey, 0 when no PRIMARY KEY */
+  int iCustomer;              /* index of the customer_id column */
+  RowCachedStmt aCache[ROW_CACHE_SIZE];
+  int iEvict;                 /* next cache slot to reuse when all are full */
+  sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
+  sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
+  sqlite3_stmt *pDelete;
+};
+
+/* A cursor owns its inner statement until xClose hands it back. */
+struct RowCursor {
+  sqlite3_vtab_cursor base;   /* base class: must be first */
+  sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
+  char *zIdx;                 /* idxStr of pStmt */
+  int bEof;                   /* no current row */
+};
+
+static int rowvtabCreate(sqlite3*, void*, int, const char *const*,
+                         sqlite3_vtab**, char**);
+static int rowvtabConnect(sqlite3*, void*, int, const char *const*,
+                          sqlite3_vtab**, char**);
+static int rowvtabBestIndex(sqlite3_vtab*, sqlite3_index_info*);
+static int rowvtabDisconnect(sqlite3_vtab*);
+static int rowvtabOpen(sqlite3_vtab*, sqlite3_vtab_cursor**);
+static int rowvtabClose(sqlite3_vtab_cursor*);
+static int rowvtabFilter(sqlite3_vtab_cursor*, int, const char*,
+                         int, sqlite3_value**);
+static int rowvtabNext(sqlite3_vtab_cursor*);
+static int rowvtabEof(sqlite3_vtab_cursor*);
+static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
+static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
+static int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);
+static int rowvtabRename(sqlite3_vtab*, const char*);
+
+static sqlite3_module rowvtabModule = {
+  /* iVersion      */ 0,
+  /* xCreate       */ rowvtabCreate,
+  /* xConnect      */ rowvtabConnect,
+  /* xBestIndex    */ rowvtabBestIndex,
+  /* xDisconnect   */ rowvtabDisconnect,
+  /* xDestroy      */ rowvtabDisconnect,  /* never drops the real table */
+  /* xOpen         */ rowvtabOpen,
+  /* xClose        */ rowvtabClose,
+  /* xFilter       */ rowvtabFilter,
+  /* xNext         */ rowvtabNext,
+  /* xEof          */ rowvtabEof,
+  /* xColumn       */ rowvtabColumn,
+  /* xRowid        */ rowvtabRowid,
+  /* xUpdate       */ rowvtabUpdate,
+  /* xBegin        */ 0,
+  /* xSync         */ 0,
+  /* xCommit       */ 0,
+  /* xRollback     */ 0,
+  /* xFindFunction */ 0,
+  /* xRename       */ rowvtabRename,
+  /* xSavepoint    */ 0,
+  /* xRelease      */ 0,
+  /* xRollbackTo   */ 0,
+  /* xShadowName   */ 0
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/*
+** Prepare zSql on the session's connection. The authorizer lets the
+** statement reach the secret schema only inside the internal bracket.
+*/
+static int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt){
+  int rc;
+  tenantSessionEnterInternal(p->pSession);
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
+  tenantSessionLeaveInternal(p->pSession);
+  return rc;
+}
+
+/* Step an inner statement, which sqlite3_step() may re-prepare. */
+static int rowStep(RowVtab *p, sqlite3_stmt *pStmt){
+  int rc;
+  tenantSessionEnterInternal(p->pSession);
+  rc = sqlite3_step(pStmt);
+  tenantSessionLeaveInternal(p->pSession);
+  return rc;
+}
+
+/* Copy the connection's current error message to the virtual table. */
+static void rowCopyInnerError(RowVtab *p){
+  sqlite3_free(p->base.zErrMsg);
+  p->base.zErrMsg = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
+}
+
+/* Copy zIn without one level of surrounding quotes ("x", 'x', `x`, [x]). */
+static char *rowUnquote(const char *zIn){
+  size_t n = strlen(zIn);
+  char cClose;
+  char *zOut;
+  size_t i, j;
+
+  if( n<2 ) return sqlite3_mprintf("%s", zIn);
+  switch( zIn[0] ){
+    case '"':  cClose = '"';  break;
+    case '\'': cClose = '\''; break;
+    case '`':  cClose = '`';  break;
+    case '[':  cClose = ']';  break;
+    default:   return sqlite3_mprintf("%s", zIn);
+  }
+  if( zIn[n-1]!=cClose ) return sqlite3_mprintf("%s", zIn);
+
+  zOut = sqlite3_malloc64(n);
+  if( zOut==0 ) return 0;
+  for(i=1, j=0; i<n-1; i++){
+    zOut[j++] = zIn[i];
+    /* A doubled closing quote inside stands for one ("a""b" is a"b). */
+    if( zIn[i]==cClose && cClose!=']' && zIn[i+1]==cClose ) i++;
+  }
+  zOut[j] = 0;
+  return zOut;
+}
+
+/* Index of column zName, or -1. Column names compare case-insensitively. */
+static int rowFindColumn(RowVtab *p, const char *zName){
+  int i;
+  for(i=0; i<p->nCol; i++){
+    if( sqlite3_stricmp(p->azCol[i], zName)==0 ) return i;
+  }
+  return -1;
+}
+
+/* Free a virtual table and everything it owns. Accepts a half-built one. */
+static void rowFree(RowVtab *p){
+  int i;
+
+  if( p==0 ) return;
+  for(i=0; i<ROW_CACHE_SIZE; i++){
+    sqlite3_finalize(p->aCache[i].pStmt);
+    sqlite3_free(p->aCache[i].zIdx);
+  }
+  for(i=0; i<6; i++){
+    sqlite3_finalize(p->apInsert[i]);
+    sqlite3_finalize(p->apUpdate[i]);
+  }
+  sqlite3_finalize(p->pDelete);
+  for(i=0; i<p->nCol; i++){
+    if( p->azCol ) sqlite3_free(p->azCol[i]);
+    if( p->azColl ) sqlite3_free(p->azColl[i]);
+    if( p->azDflt ) sqlite3_free(p->azDflt[i]);
+  }
+  sqlite3_free(p->azCol);
+  sqlite3_free(p->azColl);
+  sqlite3_free(p->azDflt);
+  sqlite3_free(p->aiKey);
+  sqlite3_free(p->zTable);
+  sqlite3_free(p->zSchema);
+  sqlite3_free(p->zPartition);
+  sqlite3_free(p->base.zErrMsg);
+  sqlite3_free(p);
+}
+
+/*
+** Turn aiKey from the PRIMARY KEY position of each column (0 for none) into
+** the list of key columns in key order, and set nKey.
+*/
+static int rowOrderKey(RowVtab *p){
+  int *aiPos = sqlite3_malloc64(p->nCol*sizeof(int));
+  int i;
+
+  if( aiPos==0 ) return SQLITE_NOMEM;
+  memcpy(aiPos, p->aiKey, p->nCol*sizeof(int));
+  p->nKey = 0;
+  for(i=0; i<p->nCol; i++){
+    int iPk = aiPos[i];
+    if( iPk>0 && iPk<=p->nCol ){
+      p->aiKey[iPk-1] = i;
+      if( iPk>p->nKey ) p->nKey = iPk;
+    }
+  }
+  sqlite3_free(aiPos);
+  return SQLITE_OK;
+}
+
+/*
+** Read the real table's columns and build the CREATE TABLE text for
+** sqlite3_declare_vtab() in *pzDecl. Fills azCol, azColl, azDflt, aiKey.
+*/
+static int rowReadColumns(RowVtab *p, char **pzDecl, char **pzErr){
+  sqlite3_stmt *pInfo = 0;
+  char *zSql;
+  char *zDecl = 0;
+  int nAlloc = 0;
+  int rc;
+
+  zSql = sqlite3_mprintf("PRAGMA \"%w\".table_info(\"%w\")",
+                         p->zSchema, p->zTable);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = rowPrepare(p, zSql, &pInfo);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot read the columns of table \"%s\": %s",
+                   p->zTable, sqlite3_errmsg(p->db));
+    return rc;
+  }
+
+  /* Columns come in cid order: name, type, notnull, dflt_value, pk. */
+  while( (rc = rowStep(p, pInfo))==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pInfo, 1);
+    const char *zType = (const char*)sqlite3_column_text(pInfo, 2);
+    int bNotNull = sqlite3_column_int(pInfo, 3);
+    const char *zDflt = (const char*)sqlite3_column_text(pInfo, 4);
+    int iPk = sqlite3_column_int(pInfo, 5);
+    const char *zColl = 0;
+    int i = p->nCol;
+
+    if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+    if( i>=nAlloc ){
+      int nNew = nAlloc ? nAlloc*2 : 16;
+      char **azCol = sqlite3_realloc64(p->azCol, nNew*sizeof(char*));
+      char **azColl;
+      char **azDflt;
+      int *aiKey;
+      if( azCol==0 ){ rc = SQLITE_NOMEM; break; }
+      p->azCol = azCol;
+      azColl = sqlite3_realloc64(p->azColl, nNew*sizeof(char*));
+      if( azColl==0 ){ rc = SQLITE_NOMEM; break; }
+      p->azColl = azColl;
+      azDflt = sqlite3_realloc64(p->azDflt, nNew*sizeof(char*));
+      if( azDflt==0 ){ rc = SQLITE_NOMEM; break; }
+      p->azDflt = azDflt;
+      aiKey = sqlite3_realloc64(p->aiKey, nNew*sizeof(int));
+      if( aiKey==0 ){ rc = SQLITE_NOMEM; break; }
+      p->aiKey = aiKey;
+      nAlloc = nNew;
+    }
+    p->azCol[i] = sqlite3_mprintf("%s", zName);
+    p->azColl[i] = 0;
+    p->azDflt[i] = 0;
+    p->nCol++;
+    if( p->azCol[i]==0 ){ rc = SQLITE_NOMEM; break; }
+
+    /* SQLite hands xUpdate a NULL for every column an INSERT leaves out,
+    ** because virtual tables have no defaults. The insert statement turns
+    ** that NULL into the default of a NOT NULL column (such as created_at),
+    ** where a NULL could only fail.
+    ** NOTE: a nullable column with a DEFAULT gets NULL when an INSERT
+    ** through the session leaves it out. */
+    if( bNotNull && zDflt ){
+      p->azDflt[i] = sqlite3_mprintf("%s", zDflt);
+      if( p->azDflt[i]==0 ){ rc = SQLITE_NOMEM; break; }
+    }
+
+    /* The collation is not in table_info. table_column_metadata needs
+    ** SQLITE_ENABLE_COLUMN_METADATA; without it the column is BINARY. */
+    if( sqlite3_api->table_column_metadata ){
+      tenantSessionEnterInternal(p->pSession);
+      if( sqlite3_table_column_metadata(p->db, p->zSchema, p->zTable, zName,
+                                        0, &zColl, 0, 0, 0)!=SQLITE_OK ){
+        zColl = 0;
+      }
+      tenantSessionLeaveInternal(p->pSession);
+      if( zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ){
+        p->azColl[i] = sqlite3_mprintf("%s", zColl);
+        if( p->azColl[i]==0 ){ rc = SQLITE_NOMEM; break; }
+      }
+    }
+
+    /* pk is the 1-based position of the column in the PRIMARY KEY, 0 for
+    ** other columns. aiKey stores it per column until the loop ends. */
+    p->aiKey[i] = iPk;
+
+    zDecl = sqlite3_mprintf("%z%s\"%w\" %s", zDecl, i ? ", " : "",
+                            zName, zType ? zType : "");
+    if( zDecl && p->azColl[i] ){
+      zDecl = sqlite3_mprintf("%z COLLATE \"%w\"", zDecl, p->azColl[i]);
+    }
+    if( zDecl==0 ){ rc = SQLITE_NOMEM; break; }
+  }
+  sqlite3_finalize(pInfo);
+
+  if( rc!=SQLITE_DONE ){
+    sqlite3_free(zDecl);
+    if( rc==SQLITE_NOMEM ) return rc;
+    tenantSetError(pzErr, "cannot read the columns of table \"%s\": %s",
+                   p->zTable, sqlite3_errmsg(p->db));
+    return rc;
+  }
+  if( p->nCol==0 ){
+    sqlite3_free(zDecl);
+    tenantSetError(pzErr, "table \"%s\" not found in its partition \"%s\":"
+                   " provision the partition again", p->zTable, p->zPartition);
+    return SQLITE_ERROR;
+  }
+
+  rc = rowOrderKey(p);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(zDecl);
+    return rc;
+  }
+
+  *pzDecl = sqlite3_mprintf("CREATE TABLE x(%z)", zDecl);
+  return *pzDecl ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/*
+** Choose the name the inner statements use for the rowid: the first of
+** rowid, _rowid_ and oid that no real column takes. Then check that the
+** real table has a rowid at all.
+*/
+static int rowCheckRowid(RowVtab *p, char **pzErr){
+  static const char *const azAlias[] = { "rowid", "_rowid_", "oid" };
+  sqlite3_stmt *pProbe = 0;
+  char *zSql;
+  int rc;
+  int i;
+
+  for(i=0; i<3 && rowFindColumn(p, azAlias[i])>=0; i++){}
+  if( i==3 ){
+    tenantSetError(pzErr, "table \"%s\" has columns named rowid, _rowid_ and"
+                   " oid, so its rowid cannot be reached: rename one of them",
+                   p->zTable);
+    return SQLITE_ERROR;
+  }
+  p->zRowid = azAlias[i];
+
+  zSql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\"",
+                         p->zRowid, p->zSchema, p->zTable);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = rowPrepare(p, zSql, &pProbe);
+  sqlite3_free(zSql);
+  sqlite3_finalize(pProbe);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "table \"%s\" is a WITHOUT ROWID table, which"
+                   " tenant_row does not support: declare it with a rowid",
+                   p->zTable);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* SQL keyword of a conflict mode from sqlite3_vtab_on_conflict(). */
+static const char *rowConflictKeyword(int eMode){
+  /* ROLLBACK and FAIL run as ABORT: the inner statement undoes its own row
+  ** and the outer statement applies its mode to the SQLITE_CONSTRAINT
+  ** that xUpdate returns. A nested statement must not end the transaction. */
+  switch( eMode ){
+    case SQLITE_IGNORE:  return "IGNORE";
+    case SQLITE_REPLACE: return "REPLACE";
+    default:             return "ABORT";
+  }
+}
+
+/* Map a conflict mode onto a slot of apInsert/apUpdate. */
+static int rowConflictSlot(int eMode){
+  if( eMode==SQLITE_IGNORE || eMode==SQLITE_REPLACE ) return eMode;
+  return SQLITE_ABORT;
+}
+
+/* ---- xCreate, xConnect ------------------------------------------------- */
+
+/*
+** argv[3] names the table. The real table's schema and partition come from
+** the session, which returns an error for a table it does not reach.
+*/
+static int rowvtabConnect(
+  sqlite3 *db,
+  void *pAux,
+  int argc, const char *const*argv,
+  sqlite3_vtab **ppVtab,
+  char **pzErr
+){
+  TenantSession *pSession = (TenantSession*)pAux;
+  RowVtab *p;
+  const char *zSchema = 0;
+  const char *zPartition = 0;
+  int bReadOnly = 0;
+  char *zDecl = 0;
+  int rc;
+
+  *ppVtab = 0;
+  if( argc!=4 ){
+    tenantSetError(pzErr, "tenant_row takes one argument, the table name,"
+                   " not %d: use CREATE VIRTUAL TABLE temp.t USING"
+                   " tenant_row(t)", argc-3);
+    return SQLITE_ERROR;
+  }
+  if( pSession==0 ){
+    tenantSetError(pzErr, "tenant_row needs a bound session: bind the"
+                   " connection to a customer first");
+    return SQLITE_ERROR;
+  }
+
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->pSession = pSession;
+  p->iCustomer = -1;
+  p->zTable = rowUnquote(argv[3]);
+  if( p->zTable==0 ){ rc = SQLITE_NOMEM; goto connect_failed; }
+
+  rc = tenantSessionLookupTable(pSession, p->zTable, &zSchema, &zPartition,
+                                &bReadOnly);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "table \"%s\" is not in a partition that customer"
+                   " \"%s\" reaches: check the table name", p->zTable,
+                   tenantSessionCustomer(pSession));
+    rc = SQLITE_ERROR;
+    goto connect_failed;
+  }
+  p->zSchema = sqlite3_mprintf("%s", zSchema);
+  p->zPartition = sqlite3_mprintf("%s", zPartition ? zPartition : "");
+  p->bReadOnly = bReadOnly;
+  if( p->zSchema==0 || p->zPartition==0 ){ rc = SQLITE_NOMEM; goto connect_failed; }
+
+  rc = rowReadColumns(p, &zDecl, pzErr);
+  if( rc!=SQLITE_OK ) goto connect_failed;
+
+  p->iCustomer = rowFindColumn(p, "customer_id");
+  if( p->iCustomer<0 ){
+    tenantSetError(pzErr, "table \"%s\" has no customer_id column, so its"
+                   " rows cannot be isolated: add the column", p->zTable);
+    rc = SQLITE_ERROR;
+    goto connect_failed;
+  }
+
+  rc = rowCheckRowid(p, pzErr);
+  if( rc!=SQLITE_OK ) goto connect_failed;
+
+  rc = sqlite3_declare_vtab(db, zDecl);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot declare the columns of table \"%s\": %s",
+                   p->zTable, sqlite3_errmsg(db));
+    goto connect_failed;
+  }
+  sqlite3_free(zDecl);
+
+  /* xUpdate may return SQLITE_CONSTRAINT and let the statement's ON
+  ** CONFLICT mode act on it. */
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+
+connect_failed:
+  sqlite3_free(zDecl);
+  rowFree(p);
+  return rc;
+}
+
+/*
+** xCreate is a separate function from xConnect so that tenant_row is not
+** an eponymous virtual table that a session could query by module name.
+*/
+static int rowvtabCreate(
+  sqlite3 *db,
+  void *pAux,
+  int argc, const char *const*argv,
+  sqlite3_vtab **ppVtab,
+  char **pzErr
+){
+  return rowvtabConnect(db, pAux, argc, argv, ppVtab, pzErr);
+}
+
+/* ---- xBestIndex -------------------------------------------------------- */
+
+/* The SQL operator of a constraint that can be pushed down, or NULL. */
+static const char *rowOperator(int op){
+  switch( op ){
+    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
+    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
+    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
+    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
+    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
+  }
+  /* These operators reach xBestIndex from SQLite 3.21.0 on. */
+  if( tenantHostVersion()>=3021000 ){
+    switch( op ){
+      case SQLITE_INDEX_CONSTRAINT_NE:        return "<>";
+      case SQLITE_INDEX_CONSTRAINT_IS:        return "IS";
+      case SQLITE_INDEX_CONSTRAINT_ISNOT:     return "IS NOT";
+      case SQLITE_INDEX_CONSTRAINT_ISNULL:    return "IS NULL";
+      case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return "IS NOT NULL";
+    }
+  }
+  return 0;
+}
+
+/* True when column iCol is part of the PRIMARY KEY. */
+static int rowIsKeyColumn(RowVtab *p, int iCol){
+  int i;
+  for(i=0; i<p->nKey; i++){
+    if( p->aiKey[i]==iCol ) return 1;
+  }
+  return 0;
+}
+
+/* True for an operator that selects at most one value of its column. */
+static int rowIsEquality(int op){
+  return op==SQLITE_INDEX_CONSTRAINT_EQ
+      || (op==SQLITE_INDEX_CONSTRAINT_IS && tenantHostVersion()>=3021000);
+}
+
+/* True for an operator that bounds a range of its column. */
+static int rowIsRange(int op){
+  return op==SQLITE_INDEX_CONSTRAINT_GT || op==SQLITE_INDEX_CONSTRAINT_GE
+      || op==SQLITE_INDEX_CONSTRAINT_LT || op==SQLITE_INDEX_CONSTRAINT_LE;
+}
+
+/*
+** Push every usable constraint on a real column into the inner statement.
+**
+** idxStr is the tail of the inner statement after "WHERE customer_id=?1",
+** for example ' AND "id" = ?2 ORDER BY "created_at" DESC', where ?N+1 takes
+** the value of argvIndex N. Equal idxStr values therefore mean equal
+** statements, which is what the statement cache relies on.
+**
+** Costs model an index on the primary key, which the real tables start
+** with customer_id: each equality on the next key column divides the rows
+** scanned by 100, and a range on the key column after them by 4. Other
+** pushed constraints only shrink the rows returned.
+*/
+static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  RowVtab *p = (RowVtab*)pVtab;
+  char *zIdx = sqlite3_mprintf("%s", "");
+  int nArg = 0;
+  int bRowidEq = 0;
+  int nOther = 0;
+  double nScan = ROW_FULL_SCAN_ROWS;
+  double nRow;
+  int iKey;
+  int i;
+
+  if( zIdx==0 ) return SQLITE_NOMEM;
+
+  /* 1. Constraints, in the order SQLite lists them. */
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
+    const char *zOp;
+    const char *zCol;
+    const char *zCollate = 0;
+    int iCol = pCons->iColumn;
+
+    if( !pCons->usable ) continue;
+    zOp = rowOperator(pCons->op);
+    if( zOp==0 ) continue;
+    if( iCol<-1 || iCol>=p->nCol ) continue;
+    zCol = iCol<0 ? p->zRowid : p->azCol[iCol];
+
+    /* The comparison uses the column's collation unless the query names
+    ** another one. From 3.22.0 on the host reports which one. */
+    if( iCol>=0 && tenantHostVersion()>=3022000 ){
+      const char *zWant = sqlite3_vtab_collation(pInfo, i);
+      const char *zHave = p->azColl[iCol] ? p->azColl[iCol] : "BINARY";
+      if( zWant && sqlite3_stricmp(zWant, zHave)!=0 ) zCollate = zWant;
+    }
+
+    nArg++;
+    pInfo->aConstraintUsage[i].argvIndex = nArg;
+    /* NOTE: hosts before 3.22.0 cannot report an explicit COLLATE in the
+    ** query, so the inner statement compares with the column's collation.
+    ** There SQLite checks the constraint again, which keeps every row
+    ** returned correct, but a row that only the other collation would
+    ** accept is still missed. */
+    pInfo->aConstraintUsage[i].omit = tenantHostVersion()>=3022000;
+
+    if( pCons->op==SQLITE_INDEX_CONSTRAINT_ISNULL
+     || pCons->op==SQLITE_INDEX_CONSTRAINT_ISNOTNULL ){
+      /* No right-hand value: the parameter stays unused. */
+      zIdx = sqlite3_mprintf("%z AND \"%w\" %s", zIdx, zCol, zOp);
+    }else if( zCollate ){
+      zIdx = sqlite3_mprintf("%z AND \"%w\" %s ?%d COLLATE \"%w\"",
+                             zIdx, zCol, zOp, nArg+1, zCollate);
+    }else{
+      zIdx = sqlite3_mprintf("%z AND \"%w\" %s ?%d", zIdx, zCol, zOp, nArg+1);
+    }
+    if( zIdx==0 ) return SQLITE_NOMEM;
+
+    if( iCol<0 && pCons->op==SQLITE_INDEX_CONSTRAINT_EQ ) bRowidEq = 1;
+    if( iCol>=0 && !rowIsKeyColumn(p, iCol) ) nOther++;
+  }
+
+  /* 2. Walk the primary key: customer_id is always bound, equalities on
+  ** the next columns narrow the scan, a range on the column after them
+  ** narrows it less. */
+  for(iKey=0; iKey<p->nKey; iKey++){
+    int iCol = p->aiKey[iKey];
+    int bEq = iCol==p->iCustomer;
+    int nRange = 0;
+    for(i=0; i<pInfo->nConstraint && !bEq; i++){
+      const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
+      if( !pCons->usable || pCons->iColumn!=iCol ) continue;
+      if( rowIsEquality(pCons->op) ) bEq = 1;
+      else if( rowIsRange(pCons->op) ) nRange++;
+    }
+    if( bEq ){
+      if( iCol!=p->iCustomer ) nScan /= 100.0;
+      continue;
+    }
+    if( nRange>0 ) nScan /= (nRange>1 ? 16.0 : 4.0);
+    break;
+  }
+  if( (p->nKey>0 && iKey==p->nKey) || bRowidEq ){
+    nScan = 1.0;
+    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+  }
+  if( nScan<1.0 ) nScan = 1.0;
+  nRow = nScan;
+  for(i=0; i<nOther && nRow>1.0; i++) nRow /= 2.0;
+
+  /* 3. ORDER BY: consumed when every term is a column of this table.
+  ** SQLite passes only terms with the column's own collation. */
+  if( pInfo->nOrderBy>0 ){
+    int bAll = 1;
+    for(i=0; i<pInfo->nOrderBy; i++){
+      int iCol = pInfo->aOrderBy[i].iColumn;
+      if( iCol<-1 || iCol>=p->nCol ){ bAll = 0; break; }
+    }
+    if( bAll ){
+      for(i=0; i<pInfo->nOrderBy; i++){
+        int iCol = pInfo->aOrderBy[i].iColumn;
+        zIdx = sqlite3_mprintf("%z%s\"%w\"%s", zIdx,
+                               i ? ", " : " ORDER BY ",
+                               iCol<0 ? p->zRowid : p->azCol[iCol],
+                               pInfo->aOrderBy[i].desc ? " DESC" : "");
+        if( zIdx==0 ) return SQLITE_NOMEM;
+      }
+      pInfo->orderByConsumed = 1;
+    }
+  }
+
+  pInfo->idxNum = nArg;
+  pInfo->idxStr = zIdx;
+  pInfo->needToFreeIdxStr = 1;
+  pInfo->estimatedCost = nScan + 10.0;
+  pInfo->estimatedRows = (sqlite3_int64)nRow;
+  return SQLITE_OK;
+}
+
+/* ---- xDisconnect, xDestroy --------------------------------------------- */
+
+static int rowvtabDisconnect(sqlite3_vtab *pVtab){
+  rowFree((RowVtab*)pVtab);
+  return SQLITE_OK;
+}
+
+/* ---- cursors ----------------------------------------------------------- */
+
+static int rowvtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  RowCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->bEof = 1;
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+/*
+** Hand the cursor's statement back to the cache, reset. When the cache is
+** full the statement in slot iEvict is finalized to make room.
+*/
+static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
+  RowCachedStmt *pSlot = 0;
+  int i;
+
+  if( pCur->pStmt==0 ) return;
+  sqlite3_reset(pCur->pStmt);
+  for(i=0; i<ROW_CACHE_SIZE; i++){
+    if( p->aCache[i].pStmt==0 ){ pSlot = &p->aCache[i]; break; }
+  }
+  if( pSlot==0 ){
+    pSlot = &p->aCache[p->iEvict];
+    p->iEvict = (p->iEvict+1) % ROW_CACHE_SIZE;
+    sqlite3_finalize(pSlot->pStmt);
+    sqlite3_free(pSlot->zIdx);
+  }
+  pSlot->pStmt = pCur->pStmt;
+  pSlot->zIdx = pCur->zIdx;
+  pCur->pStmt = 0;
+  pCur->zIdx = 0;
+  pCur->bEof = 1;
+}
+
+static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  rowCursorRelease((RowVtab*)pCursor->pVtab, pCur);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+/*
+** Give the cursor an inner statement for zIdx: its own when it already
+** scans with zIdx (the inner loop of a join calls xFilter once per outer
+** row), else one from the cache, else a new one.
+*/
+static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
+  char *zSql;
+  int rc;
+  int i;
+
+  if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
+    sqlite3_reset(pCur->pStmt);
+    return SQLITE_OK;
+  }
+  rowCursorRelease(p, pCur);
+
+  for(i=0; i<ROW_CACHE_SIZE; i++){
+    if( p->aCache[i].pStmt && strcmp(p->aCache[i].zIdx, zIdx)==0 ){
+      pCur->pStmt = p->aCache[i].pStmt;
+      pCur->zIdx = p->aCache[i].zIdx;
+      p->aCache[i].pStmt = 0;
+      p->aCache[i].zIdx = 0;
+      return SQLITE_OK;
+    }
+  }
+
+  pCur->zIdx = sqlite3_mprintf("%s", zIdx);
+  if( pCur->zIdx==0 ) return SQLITE_NOMEM;
+  zSql = sqlite3_mprintf("SELECT %s", p->zRowid);
+  for(i=0; zSql && i<p->nCol; i++){
+    zSql = sqlite3_mprintf("%z, \"%w\"", zSql, p->azCol[i]);
+  }
+  if( zSql ){
+    zSql = sqlite3_mprintf("%z FROM \"%w\".\"%w\" WHERE \"%w\"=?1%s", zSql,
+                           p->zSchema, p->zTable,
+                           p->azCol[p->iCustomer], zIdx);
+  }
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = rowPrepare(p, zSql, &pCur->pStmt);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    rowCopyInnerError(p);
+    sqlite3_free(pCur->zIdx);
+    pCur->zIdx = 0;
+    pCur->pStmt = 0;
+  }
+  return rc;
+}
+
+/*
+** Start a scan. The customer is read from the session now, so a scan
+** never mixes the rows of two customers.
+*/
+static int rowvtabFilter(
+  sqlite3_vtab_cursor *pCursor,
+  int idxNum, const char *idxStr,
+  int argc, sqlite3_value **argv
+){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  RowVtab *p = (RowVtab*)pCursor->pVtab;
+  const char *zCustomer = tenantSessionCustomer(p->pSession);
+  int nParam;
+  int rc;
+  int i;
+
+  pCur->bEof = 1;
+  if( zCustomer==0 || zCustomer[0]==0 ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be read without a"
+                   " bound customer: bind the connection first", p->zTable);
+    return SQLITE_ERROR;
+  }
+
+  rc = rowCursorAcquire(p, pCur, idxStr ? idxStr : "");
+  if( rc!=SQLITE_OK ) return rc;
+
+  sqlite3_clear_bindings(pCur->pStmt);
+  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_TRANSIENT);
+  nParam = sqlite3_bind_parameter_count(pCur->pStmt);
+  /* argv[i] binds to ?(i+2). IS NULL and IS NOT NULL leave their parameter
+  ** out of the statement, so the last ones may be past nParam. */
+  for(i=0; rc==SQLITE_OK && i<argc && i+2<=nParam; i++){
+    rc = sqlite3_bind_value(pCur->pStmt, i+2, argv[i]);
+  }
+  if( rc!=SQLITE_OK ){
+    rowCopyInnerError(p);
+    return rc;
+  }
+
+  return rowvtabNext(pCursor);
+}
+
+static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  RowVtab *p = (RowVtab*)pCursor->pVtab;
+  int rc;
+
+  rc = rowStep(p, pCur->pStmt);
+  if( rc==SQLITE_ROW ){
+    pCur->bEof = 0;
+    return SQLITE_OK;
+  }
+  pCur->bEof = 1;
+  if( rc==SQLITE_DONE ) return SQLITE_OK;
+  rc = sqlite3_reset(pCur->pStmt);
+  rowCopyInnerError(p);
+  return rc;
+}
+
+static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
+  return ((RowCursor*)pCursor)->bEof;
+}
+
+/* Column i of the virtual table is column i+1 of the inner statement. */
+static int rowvtabColumn(
+  sqlite3_vtab_cursor *pCursor,
+  sqlite3_context *pCtx,
+  int i
+){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  assert( pCur->bEof==0 );  /* SQLite reads columns only on a row */
+  sqlite3_result_value(pCtx, sqlite3_column_value(pCur->pStmt, i+1));
+  return SQLITE_OK;
+}
+
+static int rowvtabRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  assert( pCur->bEof==0 );
+  *pRowid = sqlite3_column_int64(pCur->pStmt, 0);
+  return SQLITE_OK;
+}
+
+/* ---- xUpdate ----------------------------------------------------------- */
+
+/*
+** Prepare the write statement of one kind ('I'nsert, 'U'pdate, 'D'elete)
+** on first use. Insert binds the columns to ?1..?nCol. Update binds the
+** columns to ?1..?nCol (customer_id is bound but not assigned), the rowid
+** to ?nCol+1 and the customer to ?nCol+2. Delete binds the rowid to ?1 and
+** the customer to ?2.
+*/
+static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
+                        sqlite3_stmt **ppStmt){
+  sqlite3_stmt **pp;
+  char *zSql = 0;
+  char *zList = sqlite3_mprintf("%s", "");
+  int rc;
+  int i;
+
+  if( eKind=='I' ) pp = &p->apInsert[rowConflictSlot(eMode)];
+  else if( eKind=='U' ) pp = &p->apUpdate[rowConflictSlot(eMode)];
+  else pp = &p->pDelete;
+  if( *pp ){
+    sqlite3_free(zList);
+    *ppStmt = *pp;
+    return SQLITE_OK;
+  }
+
+  if( eKind=='I' ){
+    char *zValues = sqlite3_mprintf("%s", "");
+    for(i=0; zList && zValues && i<p->nCol; i++){
+      zList = sqlite3_mprintf("%z%s\"%w\"", zList, i ? ", " : "", p->azCol[i]);
+      if( p->azDflt[i] ){
+        zValues = sqlite3_mprintf("%z%scoalesce(?%d, %s)", zValues,
+                                  i ? ", " : "", i+1, p->azDflt[i]);
+      }else{
+        zValues = sqlite3_mprintf("%z%s?%d", zValues, i ? ", " : "", i+1);
+      }
+    }
+    if( zList && zValues ){
+      zSql = sqlite3_mprintf("INSERT OR %s INTO \"%w\".\"%w\"(%s) SELECT %s",
+                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
+                             zList, zValues);
+    }
+    sqlite3_free(zValues);
+  }else if( eKind=='U' ){
+    int bFirst = 1;
+    for(i=0; zList && i<p->nCol; i++){
+      if( i==p->iCustomer ) continue;
+      zList = sqlite3_mprintf("%z%s\"%w\"=?%d", zList, bFirst ? "" : ", ",
+                              p->azCol[i], i+1);
+      bFirst = 0;
+    }
+    if( zList && bFirst ){
+      /* Only customer_id: nothing to assign, so assign it to itself. */
+      zList = sqlite3_mprintf("%z\"%w\"=\"%w\"", zList,
+                              p->azCol[p->iCustomer], p->azCol[p->iCustomer]);
+    }
+    if( zList ){
+      zSql = sqlite3_mprintf("UPDATE OR %s \"%w\".\"%w\" SET %s"
+                             " WHERE %s=?%d AND \"%w\"=?%d",
+                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
+                             zList, p->zRowid, p->nCol+1,
+                             p->azCol[p->iCustomer], p->nCol+2);
+    }
+  }else{
+    zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w\" WHERE %s=?1 AND"
+                           " \"%w\"=?2", p->zSchema, p->zTable, p->zRowid,
+                           p->azCol[p->iCustomer]);
+  }
+  sqlite3_free(zList);
+  if( zSql==0 ) return SQLITE_NOMEM;
+
+  rc = rowPrepare(p, zSql, pp);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    rowCopyInnerError(p);
+    *pp = 0;
+    return rc;
+  }
+  *ppStmt = *pp;
+  return SQLITE_OK;
+}
+
+/* Run a bound write statement, reset it and copy any error text. */
+static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
+  int rc = rowStep(p, pStmt);
+  if( rc==SQLITE_DONE ){
+    sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    return SQLITE_OK;
+  }
+  rc = sqlite3_reset(pStmt);
+  rowCopyInnerError(p);
+  sqlite3_clear_bindings(pStmt);
+  return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/* True when v is the text zCustomer exactly. */
+static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
+  const unsigned char *z;
+  if( sqlite3_value_type(v)!=SQLITE_TEXT ) return 0;
+  z = sqlite3_value_text(v);
+  return z && strcmp((const char*)z, zCustomer)==0;
+}
+
+/*
+** Write one row of the bound customer. argc==1: delete argv[0]. argv[0]
+** NULL: insert. Otherwise update row argv[0] to the values argv[2..].
+*/
+static int rowvtabUpdate(
+  sqlite3_vtab *pVtab,
+  int argc, sqlite3_value **argv,
+  sqlite_int64 *pRowid
+){
+  RowVtab *p = (RowVtab*)pVtab;
+  const char *zCustomer = tenantSessionCustomer(p->pSession);
+  int eMode = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  int i;
+
+  if( zCustomer==0 || zCustomer[0]==0 ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be written without"
+                   " a bound customer: bind the connection first", p->zTable);
+    return SQLITE_ERROR;
+  }
+  if( p->bReadOnly ){
+    tenantSetError(&p->base.zErrMsg, "partition \"%s\" is read-only for"
+                   " customer \"%s\"", p->zPartition, zCustomer);
+    return SQLITE_READONLY;
+  }
+
+  /* Delete. */
+  if( argc==1 ){
+    rc = rowWriteStmt(p, 'D', eMode, &pStmt);
+    if( rc!=SQLITE_OK ) return rc;
+    sqlite3_bind_value(pStmt, 1, argv[0]);
+    sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
+    return rowRunWrite(p, pStmt);
+  }
+  assert( argc==p->nCol+2 );  /* old rowid, new rowid, then every column */
+
+  /* The customer_id of a new or changed row must be the bound customer. A
+  ** new row may leave it NULL to have it stamped. */
+  if( !rowIsCustomer(argv[2+p->iCustomer], zCustomer)
+   && (sqlite3_value_type(argv[0])!=SQLITE_NULL
+       || sqlite3_value_type(argv[2+p->iCustomer])!=SQLITE_NULL) ){
+    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iCustomer]);
+    sqlite3_log(SQLITE_AUTH, "tenant: customer \"%s\" tried to write"
+                " customer_id \"%s\" into table \"%s\"", zCustomer,
+                zGiven ? zGiven : "NULL", p->zTable);
+    tenantSetError(&p->base.zErrMsg, "customer_id \"%s\" is not the bound"
+                   " customer \"%s\": leave customer_id out or set it to"
+                   " \"%s\"", zGiven ? zGiven : "NULL", zCustomer, zCustomer);
+    return SQLITE_CONSTRAINT;
+  }
+
+  /* Insert. */
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
+    if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+      tenantSetError(&p->base.zErrMsg, "rowid cannot be set on an insert into"
+                     " table \"%s\": leave the rowid out", p->zTable);
+      return SQLITE_CONSTRAINT;
+    }
+    rc = rowWriteStmt(p, 'I', eMode, &pStmt);
+    if( rc!=SQLITE_OK ) return rc;
+    for(i=0; i<p->nCol; i++){
+      if( i==p->iCustomer ){
+        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
+      }else{
+        sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+      }
+    }
+    rc = rowRunWrite(p, pStmt);
+    if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(p->db);
+    return rc;
+  }
+
+  /* Update. */
+  if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
+   || sqlite3_value_int64(argv[0])!=sqlite3_value_int64(argv[1]) ){
+    tenantSetError(&p->base.zErrMsg, "rowid cannot be changed in table"
+                   " \"%s\": insert a new row instead", p->zTable);
+    return SQLITE_CONSTRAINT;
+  }
+  rc = rowWriteStmt(p, 'U', eMode, &pStmt);
+  if( rc!=SQLITE_OK ) return rc;
+  for(i=0; i<p->nCol; i++){
+    if( i!=p->iCustomer ) sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+  }
+  sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
+  sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);
+  return rowRunWrite(p, pStmt);
+}
+
+/* ---- xRename ----------------------------------------------------------- */
+
+static int rowvtabRename(sqlite3_vtab *pVtab, const char *zNew){
+  RowVtab *p = (RowVtab*)pVtab;
+  tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be renamed to \"%s\""
+                 " in a session: rename it in every placement instead",
+                 p->zTable, zNew);
+  return SQLITE_ERROR;
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+int tenantRowRegister(sqlite3 *db, TenantSession *pSession){
+  return sqlite3_create_module(db, TENANT_ROW_MODULE, &rowvtabModule,
+                               pSession);
+}

@@ -1,0 +1,291 @@
+/*
+** Sessions: binding by URI and by tenant_bind(), what a bound connection
+** may and may not do, and the tenant VFS's names for files, journals and
+** WAL.
+**
+** The fleet: Sapphire S1 and S2 in us-west1, Opal O1 under S1, Onyx X1 and
+** X2 under S1. The stock host runs it unencrypted (it has no codec); the
+** SQLCipher host runs it encrypted.
+*/
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *zRoot;
+
+/* Open a session by URI; returns NULL and stores the error on failure. */
+static sqlite3 *openSession(const char *zQuery, char *zErr, int nErr){
+  sqlite3 *db = 0;
+  char zUri[512];
+  int rc;
+  snprintf(zUri, sizeof(zUri), "file:%s", zQuery);
+  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
+                       |SQLITE_OPEN_URI, 0);
+  if( rc!=SQLITE_OK ){
+    if( zErr ) snprintf(zErr, nErr, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return 0;
+  }
+  if( zErr ) zErr[0] = 0;
+  return db;
+}
+
+static int fileExists(const char *zPath){
+  struct stat st;
+  return stat(zPath, &st)==0;
+}
+
+/* 1. Provision the fleet through the admin functions. */
+static void testProvision(sqlite3 *dbAdmin){
+  static const char *const azSetup[] = {
+    "SELECT tenant_provision('S1','sapphire','us-west1')",
+    "SELECT tenant_provision('S2','sapphire','us-west1')",
+    "SELECT tenant_provision('O1','opal','us-west1','S1')",
+    "SELECT tenant_provision('X1','onyx','us-west1','S1')",
+    "SELECT tenant_provision('X2','onyx','us-west1','S1')",
+    "SELECT tenant_add_agent('X1','alice')",
+    0
+  };
+  int i;
+  if( !tap_host_is_sqlcipher() ){
+    tap_ok(tap_exec_error(dbAdmin,
+        "SELECT tenant_policy_set('sapphire','encrypted',0);"
+        "SELECT tenant_policy_set('opal','encrypted',0);"
+        "SELECT tenant_policy_set('onyx','encrypted',0);")==0,
+        "setup: tiers marked unencrypted in the stock host");
+  }
+  for(i=0; azSetup[i]; i++){
+    const char *zErr = tap_exec_error(dbAdmin, azSetup[i]);
+    if( !tap_ok(zErr==0, "setup: %s", azSetup[i]) ) tap_diag("%s", zErr);
+  }
+}
+
+/* 2. Binding by URI and by function, and bad bindings. */
+static void testBinding(sqlite3 *dbAdmin){
+  char zErr[512];
+  sqlite3 *db;
+
+  db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db!=0, "bind: URI session opens");
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "X1",
+             "bind: URI session is bound to X1");
+  tap_is_str(tap_query_text(db, "SELECT tenant_agent()"), 0,
+             "bind: no agent without agent=");
+  sqlite3_close(db);
+
+  db = openSession("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
+  tap_is_str(tap_query_text(db, "SELECT tenant_agent()"), "alice",
+             "bind: agent= binds the agent");
+  sqlite3_close(db);
+
+  db = openSession("X1?vfs=tenant&agent=mallory", zErr, sizeof(zErr));
+  tap_ok(db==0, "bind: unknown agent fails the open");
+  tap_ok(strstr(zErr, "agent \"mallory\" not found for customer \"X1\"")!=0,
+         "bind: unknown agent error names it: %s", zErr);
+
+  db = openSession("nobody?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "bind: unknown customer fails the open");
+  tap_ok(strstr(zErr, "customer \"nobody\" not found")!=0,
+         "bind: unknown customer error names it: %s", zErr);
+
+  db = openSession("..?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "bind: customer id '..' fails the open");
+
+  /* tenant_bind() on an ordinary connection. */
+  tap_open(&db);
+  tap_is_str(tap_query_text(db, "SELECT tenant_bind('O1')"), "O1",
+             "bind: tenant_bind() returns the customer");
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "O1",
+             "bind: tenant_bind() binds the connection");
+  tap_is_str(tap_exec_error(db, "SELECT tenant_bind('S1')"),
+             "not authorized to use function: tenant_bind",
+             "bind: a bound connection cannot bind again");
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "O1",
+             "bind: binding unchanged after the refused call");
+  sqlite3_close(db);
+
+  tap_open(&db);
+  tap_ok(tap_exec_error(db, "SELECT tenant_bind('nobody')")!=0,
+         "bind: tenant_bind() of an unknown customer fails");
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), 0,
+             "bind: failed tenant_bind() leaves the connection unbound");
+  tap_is_str(tap_query_text(db, "SELECT count(*) FROM pragma_database_list"),
+             tap_host_is_sqlcipher() ? 0 : "1",
+             "bind: failed tenant_bind() leaves nothing attached");
+  tap_ok(tap_exec_error(db, "SELECT tenant_bind(NULL)")!=0,
+         "bind: tenant_bind(NULL) fails");
+  sqlite3_close(db);
+  (void)dbAdmin;
+}
+
+/* 3. What a bound session may not do. Each is denied by the authorizer
+** or meets a placeholder, and the session stays usable afterwards. */
+static void testDenied(void){
+  static const struct { const char *zSql; const char *zError; } aCase[] = {
+    { "ATTACH 'x.db' AS x",                          "not authorized" },
+    { "DETACH main",                                 "not authorized" },
+    { "PRAGMA database_list",                        "not authorized" },
+    { "PRAGMA journal_mode=OFF",                     "not authorized" },
+    { "PRAGMA writable_schema=ON",                   "not authorized" },
+    { "SELECT load_extension('x')",                  "not authorized to use function: load_extension" },
+    { "SELECT tenant_bind('X2')",                    "not authorized to use function: tenant_bind" },
+    { "SELECT tenant_provision('Z','sapphire','us-west1')", "not authorized to use function: tenant_provision" },
+    { "SELECT tenant_add_agent('X1','eve')",         "not authorized to use function: tenant_add_agent" },
+    { "SELECT tenant_attach_key(0)",                 "not authorized to use function: tenant_attach_key" },
+    { "CREATE TABLE main.t(a)",                      "not authorized" },
+    { "CREATE TABLE basic_communications2(a)",       "not authorized" },
+    { "CREATE TEMP TRIGGER tr AFTER INSERT ON scratch "
+      "BEGIN SELECT 1; END",                         "not authorized" },
+    { "DROP TABLE basic_communications",             "not authorized" },
+    { "ALTER TABLE basic_communications RENAME TO b", "not authorized" },
+    { "ANALYZE",                                     "not authorized" },
+    { "CREATE VIRTUAL TABLE temp.v USING tenant_row(basic_communications)",
+                                                     "not authorized" },
+    /* Partitions 1-3 of the parent's owner file: not reached by Onyx. */
+    { "SELECT count(*) FROM communications_data",
+                                "no such table: communications_data" },
+    { "SELECT * FROM communications_data",
+                                "no such table: communications_data" },
+    { "DELETE FROM communications_data",
+                                "no such table: communications_data" },
+    { 0, 0 }
+  };
+  sqlite3 *db = openSession("X1?vfs=tenant", 0, 0);
+  int i;
+
+  tap_ok(tap_exec_error(db, "CREATE TEMP TABLE scratch(a)")==0,
+         "deny: a temp table is allowed");
+  for(i=0; aCase[i].zSql; i++){
+    tap_is_str(tap_exec_error(db, aCase[i].zSql), aCase[i].zError,
+               aCase[i].zSql);
+  }
+  if( !tap_host_is_sqlcipher() ){
+    /* Eponymous virtual tables of the 3.40 host. */
+    tap_is_str(tap_exec_error(db, "SELECT * FROM pragma_database_list"),
+               "access to main.pragma_database_list.seq is prohibited",
+               "deny: pragma_database_list");
+    tap_is_str(tap_exec_error(db, "SELECT count(*) FROM pragma_database_list"),
+               "not authorized", "deny: count of pragma_database_list");
+    tap_is_str(tap_exec_error(db, "SELECT * FROM dbstat"),
+               "access to main.dbstat.name is prohibited", "deny: dbstat");
+  }else{
+    tap_skip(3, "pragma functions and dbstat are absent in SQLite 3.15.2");
+  }
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "X1",
+             "deny: session still bound after the denials");
+  tap_is_str(tap_exec_error(db, "INSERT INTO basic_communications(id,data) "
+                                 "VALUES('m1','{}')"), 0,
+             "deny: session still writes its own table");
+  tap_is_str(tap_exec_error(db, "DELETE FROM basic_communications"), 0,
+             "deny: session still deletes its own rows");
+  sqlite3_close(db);
+}
+
+/* 4. Rows: each Onyx customer sees its own, the parent sees all of its
+** file, a temp view over an isolation table stays isolated. */
+static void testRows(void){
+  sqlite3 *dbX1 = openSession("X1?vfs=tenant", 0, 0);
+  sqlite3 *dbX2 = openSession("X2?vfs=tenant", 0, 0);
+  sqlite3 *dbS1 = openSession("S1?vfs=tenant", 0, 0);
+
+  tap_ok(tap_exec_error(dbX1, "INSERT INTO basic_communications(id,data) "
+         "VALUES('a','x1-a'),('b','x1-b')")==0, "rows: X1 inserts");
+  tap_ok(tap_exec_error(dbX2, "INSERT INTO basic_communications(id,data) "
+         "VALUES('a','x2-a')")==0, "rows: X2 inserts the same id");
+  tap_is_str(tap_query_text(dbX1, "SELECT group_concat(data) FROM "
+         "(SELECT data FROM basic_communications ORDER BY id)"),
+         "x1-a,x1-b", "rows: X1 sees only its rows");
+  tap_is_str(tap_query_text(dbX2, "SELECT group_concat(data) FROM "
+         "basic_communications"), "x2-a", "rows: X2 sees only its row");
+  tap_is_str(tap_query_text(dbX2, "SELECT count(*) FROM "
+         "basic_communications"), "1", "rows: X2 counts only its row");
+
+  tap_ok(tap_exec_error(dbX1, "CREATE TEMP VIEW v AS SELECT data FROM "
+         "basic_communications")==0, "rows: X1 creates a temp view");
+  tap_is_str(tap_query_text(dbX1, "SELECT count(*) FROM v"), "2",
+             "rows: the temp view sees only X1's rows");
+
+  /* The parent keeps its children's rows of partitions 4-12. */
+  tap_ok(tap_exec_error(dbS1, "INSERT INTO workflow_automations"
+         "(id,customer_id,data) VALUES('w','X1','for-x1'),('w','X2','for-x2'),"
+         "('w','S1','own')")==0, "rows: S1 writes rows for its children");
+  tap_is_str(tap_query_text(dbS1, "SELECT count(*) FROM workflow_automations"),
+             "3", "rows: S1 sees every row of its own file");
+  tap_is_str(tap_query_text(dbX1, "SELECT group_concat(data) FROM "
+         "workflow_automations"), "for-x1",
+         "rows: X1 reads only its row of the parent's partition");
+  tap_is_str(tap_exec_error(dbX1, "INSERT INTO workflow_automations(id,data) "
+         "VALUES('z','no')"),
+         "tenant: partition \"workflow_automations\" is read-only for "
+         "customer \"X1\"", "rows: parent's partition is read-only to X1");
+  tap_is_str(tap_query_text(dbS1, "SELECT count(*) FROM workflow_automations"),
+             "3", "rows: refused write changed nothing");
+
+  /* A Sapphire session writes both of its files in one transaction. */
+  tap_ok(tap_exec_error(dbS1, "BEGIN; INSERT INTO communications_data(id,"
+         "customer_id,data) VALUES('c','S1','own'); INSERT INTO "
+         "internal_analytics(id,customer_id,data) VALUES('i','S1','own'); "
+         "COMMIT")==0, "rows: S1 commits across owner and private files");
+  tap_is_str(tap_query_text(dbS1, "SELECT (SELECT count(*) FROM "
+         "communications_data)+(SELECT count(*) FROM internal_analytics)"),
+         "2", "rows: both files hold the committed rows");
+
+  sqlite3_close(dbX1);
+  sqlite3_close(dbX2);
+  sqlite3_close(dbS1);
+}
+
+/* 5. File names: placement files, journals and WAL at the physical paths,
+** nothing created under the logical names. */
+static void testFiles(void){
+  char zPath[1024], zWal[1100];
+  sqlite3 *db = 0;
+  const char *zErr;
+  int rc;
+
+  snprintf(zPath, sizeof(zPath), "%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-%s/owner.db", zRoot, "1");
+  if( !fileExists(zPath) ){
+    snprintf(zPath, sizeof(zPath), "%s/shared-onyx-us-west1/"
+             "d1-onyx-shared-us-west1-2/owner.db", zRoot);
+  }
+  tap_ok(fileExists(zPath), "files: regional Onyx file exists");
+  tap_ok(!fileExists("X1") && !fileExists("X1/basic_communications"),
+         "files: no file under a logical name");
+
+  /* WAL through the VFS on a physical path, as an operator would. */
+  snprintf(zWal, sizeof(zWal), "file:%s?vfs=tenant", zPath);
+  rc = sqlite3_open_v2(zWal, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0);
+  tap_ok(rc==SQLITE_OK, "files: physical path opens through the VFS");
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(4, "the encrypted file needs its key: covered by the sessions");
+    sqlite3_close(db);
+    return;
+  }
+  zErr = tap_exec_error(db, "PRAGMA journal_mode=WAL; CREATE TABLE w(a);"
+                            "INSERT INTO w VALUES(1)");
+  tap_ok(zErr==0, "files: WAL write through the VFS");
+  snprintf(zWal, sizeof(zWal), "%s-wal", zPath);
+  tap_ok(fileExists(zWal), "files: WAL file at the physical path");
+  tap_is_str(tap_query_text(db, "SELECT count(*) FROM w"), "1",
+             "files: WAL read back");
+  sqlite3_close(db);
+  tap_ok(!fileExists(zWal), "files: WAL removed on last close");
+}
+
+int main(void){
+  sqlite3 *dbAdmin;
+  zRoot = tap_fresh_root("session");
+  tap_open(&dbAdmin);
+  testProvision(dbAdmin);
+  testBinding(dbAdmin);
+  testDenied();
+  testRows();
+  testFiles();
+  sqlite3_close(dbAdmin);
+  tap_done();
+  return 0;
+}
