@@ -303,15 +303,34 @@ static int provOpenFile(
 }
 
 /*
+** Return zDdl, a CREATE TABLE this file generated, for a file whose owner
+** is zOwner: in a dedicated (Sapphire) file the customer_id column
+** defaults to the owner, so an insert that names no customer_id works
+** there as it does through an isolation table. zOwner NULL (a shared
+** file) returns a plain copy. The result is freed with sqlite3_free.
+*/
+static char *provOwnDdl(const char *zDdl, const char *zOwner){
+  static const char zColumn[] = "customer_id TEXT NOT NULL";
+  const char *zAt = zOwner ? strstr(zDdl, zColumn) : 0;
+  int nHead;
+  if( zAt==0 ) return sqlite3_mprintf("%s", zDdl);
+  nHead = (int)(zAt - zDdl) + (int)sizeof(zColumn) - 1;
+  return sqlite3_mprintf("%.*s DEFAULT '%q'%s", nHead, zDdl, zOwner,
+                         zDdl + nHead);
+}
+
+/*
 ** Create in schema f of db every table of the partitions of scheme zScheme
 ** and file class zClass: each partition's default table, then its
-** application tables.
+** application tables. zOwner is the customer of a dedicated file, NULL
+** for a shared one.
 */
 static int provCreateTables(
   sqlite3 *dbFile,
   sqlite3 *dbCatalog,
   const char *zScheme,
   const char *zClass,
+  const char *zOwner,
   char **pzErr
 ){
   static const char zAppSql[] =
@@ -328,13 +347,15 @@ static int provCreateTables(
       "SELECT name FROM partitions WHERE scheme=?1 AND file=?2"
       " ORDER BY number", 2, azArg);
   while( rc==SQLITE_ROW ){
-    char *zSql = sqlite3_mprintf(
+    char *zDefault = sqlite3_mprintf(
         "CREATE TABLE f.\"%w\"("
         "id TEXT NOT NULL, customer_id TEXT NOT NULL, "
         "sapphire_parent_id TEXT, data TEXT, "
         "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, "
         "PRIMARY KEY(customer_id, id))",
         (const char*)sqlite3_column_text(pStmt, 0));
+    char *zSql = zDefault ? provOwnDdl(zDefault, zOwner) : 0;
+    sqlite3_free(zDefault);
     if( zSql==0 ){
       rc = SQLITE_NOMEM;
       break;
@@ -354,8 +375,10 @@ static int provCreateTables(
     /* physical_ddl starts "CREATE TABLE ", as provisionAddTable wrote it */
     const char *zDdl = (const char*)sqlite3_column_text(pStmt, 0);
     char *zSql;
+    char *zOwned;
     assert( strncmp(zDdl, "CREATE TABLE ", 13)==0 );
-    zSql = sqlite3_mprintf("CREATE TABLE f.%s", zDdl+13);
+    zOwned = provOwnDdl(zDdl+13, zOwner);
+    zSql = zOwned ? sqlite3_mprintf("CREATE TABLE f.%z", zOwned) : 0;
     if( zSql==0 ){
       rc = SQLITE_NOMEM;
       break;
@@ -419,6 +442,7 @@ static int provBuildFile(
   const char *zDatabase,
   const char *zName,
   const char *zScheme,
+  const char *zOwner,
   int bEncrypted,
   char **pzErr
 ){
@@ -440,7 +464,7 @@ static int provBuildFile(
   rc = provOpenFile(zTemp, zKeyId, bEncrypted, 1, &dbFile, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ){
-    rc = provCreateTables(dbFile, dbCatalog, zScheme, zName, pzErr);
+    rc = provCreateTables(dbFile, dbCatalog, zScheme, zName, zOwner, pzErr);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
@@ -854,11 +878,12 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   rc = provMkdirs(p->zFolder, &zErr);
   if( rc==SQLITE_OK ){
     rc = provBuildFile(db, p->zFolder, p->zDatabase, "owner",
-        strcmp(zTier, "onyx")==0 ? "onyx" : "standard", bEncrypted, &zErr);
+        strcmp(zTier, "onyx")==0 ? "onyx" : "standard",
+        strcmp(zTier, "sapphire")==0 ? zCustomer : 0, bEncrypted, &zErr);
   }
   if( rc==SQLITE_OK && strcmp(zTier, "sapphire")==0 ){
     rc = provBuildFile(db, p->zFolder, p->zDatabase, "private", "standard",
-                       bEncrypted, &zErr);
+                       zCustomer, bEncrypted, &zErr);
   }
   if( rc!=SQLITE_OK ){
     sqlite3_log(rc, "tenant: provisioning of customer %s stopped: %s",
@@ -1479,12 +1504,10 @@ static int provAddTableToFiles(
 ){
   const char *azArg[2];
   sqlite3_stmt *pStmt = 0;
-  char *zSql;
+  char *zSql = 0;
   int rc;
 
   assert( strncmp(zPhysical, "CREATE TABLE ", 13)==0 );
-  zSql = sqlite3_mprintf("CREATE TABLE IF NOT EXISTS f.%s", zPhysical+13);
-  if( zSql==0 ) return SQLITE_NOMEM;
 
   /* Standard owner partitions live in Sapphire and Opal owner files,
   ** private ones in Sapphire private files, Onyx's in Onyx owner files. */
@@ -1492,7 +1515,8 @@ static int provAddTableToFiles(
   azArg[1] = strcmp(zScheme, "onyx")==0 ? "onyx"
            : strcmp(zClass, "owner")==0 ? "opal" : "sapphire";
   rc = provQuery(db, &pStmt, pzErr,
-      "SELECT DISTINCT p.path, p.database, y.encrypted"
+      "SELECT DISTINCT p.path, p.database, y.encrypted,"
+      "       CASE WHEN c.tier='sapphire' THEN c.id END"
       "  FROM placements p JOIN customers c ON c.id=p.customer"
       "  JOIN policy y ON y.tier=c.tier"
       " WHERE c.tier IN (?1, ?2)", 2, azArg);
@@ -1508,7 +1532,13 @@ static int provAddTableToFiles(
       rc = provOpenFile(zPath, zKeyId, sqlite3_column_int(pStmt, 2), 0,
                         &dbFile, pzErr);
       if( rc==SQLITE_OK ){
-        rc = sqlite3_exec(dbFile, zSql, 0, 0, 0);
+        char *zOwned = provOwnDdl(zPhysical+13,
+                                  (const char*)sqlite3_column_text(pStmt, 3));
+        zSql = zOwned ? sqlite3_mprintf("CREATE TABLE IF NOT EXISTS f.%z",
+                                        zOwned) : 0;
+        rc = zSql ? sqlite3_exec(dbFile, zSql, 0, 0, 0) : SQLITE_NOMEM;
+        sqlite3_free(zSql);
+        zSql = 0;
         if( rc!=SQLITE_OK ){
           tenantSetError(pzErr, "cannot create the table in \"%s\": %s",
               zPath, sqlite3_errmsg(dbFile));
@@ -1520,7 +1550,6 @@ static int provAddTableToFiles(
     rc = sqlite3_step(pStmt);
   }
   sqlite3_finalize(pStmt);
-  sqlite3_free(zSql);
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 

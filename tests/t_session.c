@@ -224,6 +224,14 @@ static void testRows(void){
   tap_is_str(tap_query_text(dbS1, "SELECT count(*) FROM workflow_automations"),
              "3", "rows: refused write changed nothing");
 
+  /* The same insert works in a dedicated file: customer_id defaults to
+  ** the owner there, as an isolation table stamps it. */
+  tap_ok(tap_exec_error(dbS1, "INSERT INTO recommendation_engine(id,data) "
+         "VALUES('r','own')")==0, "rows: S1 inserts without customer_id");
+  tap_is_str(tap_query_text(dbS1, "SELECT customer_id FROM "
+         "recommendation_engine WHERE id='r'"), "S1",
+         "rows: dedicated file stamps the owner by default");
+
   /* A Sapphire session writes both of its files in one transaction. */
   tap_ok(tap_exec_error(dbS1, "BEGIN; INSERT INTO communications_data(id,"
          "customer_id,data) VALUES('c','S1','own'); INSERT INTO "
