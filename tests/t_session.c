@@ -284,6 +284,44 @@ static void testFiles(void){
   tap_ok(!fileExists(zWal), "files: WAL removed on last close");
 }
 
+/* 6. The extension's own statements, typed by the session with the secret
+** schema name, are denied. Only the 3.40 host can tell a C program that
+** name (sqlite3_db_name, 3.39); SQL has no way to learn it. */
+static void testInternalTyped(void){
+#ifndef TEST_HOST_SQLCIPHER
+  static const char *const azTyped[] = {
+    "SELECT rowid, * FROM \"%s\".\"basic_communications\" WHERE customer_id=?1",
+    "SELECT count(*) FROM \"%s\".basic_communications",
+    "SELECT count(*) FROM \"%s\".communications_data",
+    "SELECT name FROM \"%s\".sqlite_master",
+    "INSERT INTO \"%s\".basic_communications(id,customer_id) VALUES('z','X2')",
+    "DELETE FROM \"%s\".basic_communications",
+    0
+  };
+  sqlite3 *db = openSession("X1?vfs=tenant", 0, 0);
+  int i, iDb;
+  for(iDb=2; sqlite3_db_name(db, iDb); iDb++){
+    const char *zSchema = sqlite3_db_name(db, iDb);
+    for(i=0; azTyped[i]; i++){
+      char zSql[512];
+      const char *zErr;
+      snprintf(zSql, sizeof(zSql), azTyped[i], zSchema);
+      zErr = tap_exec_error(db, zSql);
+      /* "no such table" where the file does not hold the table. */
+      tap_ok(zErr && (strcmp(zErr, "not authorized")==0
+                      || strstr(zErr, "is prohibited")!=0
+                      || strncmp(zErr, "no such table: ", 15)==0),
+             "typed: schema %d: %.40s... denied (%s)", iDb, azTyped[i],
+             zErr ? zErr : "allowed");
+    }
+  }
+  tap_is_int(iDb, 5, "typed: X1 attaches three files");
+  sqlite3_close(db);
+#else
+  tap_skip(1, "SQLite 3.15.2 has no sqlite3_db_name()");
+#endif
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -292,6 +330,7 @@ int main(void){
   testBinding(dbAdmin);
   testDenied();
   testRows();
+  testInternalTyped();
   testFiles();
   sqlite3_close(dbAdmin);
   tap_done();
