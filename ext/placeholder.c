@@ -2,14 +2,15 @@
 ** The "tenant_hidden" virtual table: a temp placeholder that shadows a
 ** table of an attached shared file which the bound customer does not reach.
 **
-** A session attaches whole files, and a shared file can hold tables the
+** A session attaches whole files, and a shared file can contain tables the
 ** customer may not see (an Onyx customer attaches its parent's owner file
-** for partitions 4-6, which also holds partitions 1-3). An unqualified name
-** would find such a raw table. The authorizer denies reading it, but SQLite
-** before 3.?? does not consult the authorizer for "SELECT count(*) FROM t",
-** which reads no column, so the row count of every customer would leak.
-** A temp table of the same name is found first, and this module makes every
-** use of it fail at prepare time, with the same words as a missing table.
+** for partitions 4-6, which also contains partitions 1-3). An unqualified name
+** would find such a raw table. The authorizer denies reading its columns,
+** but SQLite 3.15.2 does not consult the authorizer at all for
+** "SELECT count(*) FROM t", which reads no column, so the row count of every
+** customer would leak. A temp table of the same name is found first, and
+** this module makes every use of it fail at prepare time, with the same
+** words as a missing table.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3

@@ -1,11 +1,11 @@
 /*
 ** Entry point of the sqlite-tenant extension, loaded as "tenant".
 **
-** Loading the extension into a connection (1) checks that the host is at
-** least SQLite 3.15.2, (2) registers the tenant VFS once per process, and
-** (3) registers the SQL functions, including the session binder, on that
-** connection and, through an auto-extension, on every connection opened
-** afterwards. A connection whose main database is a tenant session URI
+** Loading the extension checks that the host is at least SQLite 3.15.2 and
+** registers the tenant VFS once per process. It then registers the SQL
+** functions, including the session binder, on the loading connection and,
+** through an auto-extension, on every connection opened afterwards. A
+** connection whose main database is a tenant session URI
 ** ("file:<customer>?vfs=tenant") is bound to its customer as it opens.
 **
 ** This file also holds the helpers every part uses for errors and host facts.

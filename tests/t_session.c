@@ -184,7 +184,7 @@ static void testDenied(void){
   sqlite3_close(db);
 }
 
-/* 4. Rows: each Onyx customer sees its own, the parent sees all of its
+/* 4. Rows: each Onyx customer reads its own, the parent reads all of its
 ** file, a temp view over an isolation table stays isolated. */
 static void testRows(void){
   sqlite3 *dbX1 = openSession("X1?vfs=tenant", 0, 0);
