@@ -1,8 +1,10 @@
 # sqlite-tenant: build, test, demo, install.
 #
 #   make                build build/tenant.so, the loadable extension
-#   make test           build and run every test under both hosts (installs
-#                       missing Debian packages first)
+#   make test           build and run every test under both hosts, then again
+#                       under AddressSanitizer and UBSan (installs missing
+#                       Debian packages first)
+#   make test-asan      only the sanitizer pass
 #   make demo           provision the reference fleet and work it
 #   make install        install the extension, header and pkg-config file;
 #                       honours prefix= and DESTDIR=
@@ -64,8 +66,10 @@ $(BUILD)/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
 deps:
 	@./tools/install-deps $(DEBIAN_PACKAGES)
 
+# The suite runs twice: as built, then under the sanitizers (test-asan).
 test: deps $(BUILD)/tenant.so $(TEST_BIN_SQLITE) $(TEST_BIN_CIPHER)
 	TENANT_EXT=$(abspath $(BUILD)/tenant) prove -v $(TEST_BIN_SQLITE) $(TEST_BIN_CIPHER) sqltests/run.t
+	$(MAKE) test-asan
 
 demo: deps $(BUILD)/tenant.so
 	./demo/run
@@ -112,3 +116,37 @@ $(BUILD)/asan/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
 test-asan: deps $(BUILD)/asan/tenant.so $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	TENANT_EXT=$(abspath $(BUILD)/asan/tenant) prove $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
+
+# Benchmarks: the product against plain SQLite, side by side, in both hosts.
+#
+#   make bench        the quick set (a few minutes on 2 cores)
+#   make bench-full   the full fleet (10,000 customers)
+#
+# Results go to bench/tmp/ (report.md, results.tsv, *.svg); bench/RESULTS.md
+# records a run. BENCH_ROUNDS (default 7) sets the rounds per comparison.
+BENCH_SRC := $(sort $(wildcard bench/b_*.c))
+BENCH_HELPER := bench/bench.c bench/fleet.c
+BENCH_HDR := bench/bench.h bench/fleet.h
+BENCH_BIN_SQLITE := $(patsubst bench/%.c,$(BUILD)/bench/sqlite/%,$(BENCH_SRC))
+BENCH_BIN_CIPHER := $(patsubst bench/%.c,$(BUILD)/bench/sqlcipher/%,$(BENCH_SRC))
+BENCH_CFLAGS := -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE -Ibench
+
+$(BUILD)/bench/sqlite/%: bench/%.c $(BENCH_HELPER) $(BENCH_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_HELPER) -lsqlite3 -lcrypto -ldl
+
+$(BUILD)/bench/sqlcipher/%: bench/%.c $(BENCH_HELPER) $(BENCH_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -I/usr/include/sqlcipher -DBENCH_HOST_SQLCIPHER \
+	  -o $@ $< $(BENCH_HELPER) -lsqlcipher -lcrypto -ldl
+
+.PHONY: bench bench-full bench-programs
+bench-programs: $(BUILD)/tenant.so $(BENCH_BIN_SQLITE) $(BENCH_BIN_CIPHER)
+
+bench: deps bench-programs
+	TENANT_EXT=$(abspath $(BUILD)/tenant) BENCH_BIN=$(abspath $(BUILD)/bench) \
+	  ./bench/run quick
+
+bench-full: deps bench-programs
+	TENANT_EXT=$(abspath $(BUILD)/tenant) BENCH_BIN=$(abspath $(BUILD)/bench) \
+	  BENCH_FULL=1 ./bench/run full
