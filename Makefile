@@ -113,9 +113,12 @@ $(BUILD)/asan/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
 	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto -ldl
 
 .PHONY: test-asan
-test-asan: deps $(BUILD)/asan/tenant.so $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
+# Shells started by a test are not sanitized, so they load the plain build.
+test-asan: deps $(BUILD)/tenant.so $(BUILD)/asan/tenant.so $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	TENANT_EXT=$(abspath $(BUILD)/asan/tenant) prove $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
+	TENANT_EXT=$(abspath $(BUILD)/asan/tenant) \
+	TENANT_SHELL_EXT=$(abspath $(BUILD)/tenant) \
+	prove $(ASAN_BIN_SQLITE) $(ASAN_BIN_CIPHER)
 
 # Benchmarks: the product against plain SQLite, side by side, in both hosts.
 #

@@ -25,6 +25,7 @@
 ** the new file without the new table (see provisionAddTable).
 */
 #include "tenant_int.h"
+#include "vfscodec.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
@@ -243,33 +244,44 @@ static int provOpenFile(
   char zKeyText[2*TENANT_KEY_BYTES+4];
   sqlite3 *db = 0;
   sqlite3_stmt *pStmt = 0;
+  char *zUri = 0;                /* codec=vfs URI when the VFS encrypts */
+  int bVfsCodec;
   int rc;
 
   *pDb = 0;
+  memset(aKey, 0, sizeof(aKey));
+  memset(zKeyText, 0, sizeof(zKeyText));
   if( !bCreate && access(zPath, F_OK)!=0 ){
     tenantSetError(pzErr, "file \"%s\" of placement \"%s\" is missing: "
         "restore it from a backup", zPath, zKeyId);
     return SQLITE_CANTOPEN;
   }
-  if( bEncrypted && !tenantHostHasCodec() ){
+  if( bEncrypted && !tenantHostHasCodec() && !tenantCodecAvailable() ){
     tenantSetError(pzErr, "file \"%s\" is encrypted but this host has no "
-        "codec: load the extension into the sqlcipher shell or a "
-        "SQLCipher-linked program", zKeyId);
+        "codec and is older than SQLite 3.34: load the extension into the "
+        "sqlcipher shell, a SQLCipher-linked program or SQLite 3.34 or "
+        "newer", zKeyId);
     return SQLITE_ERROR;
   }
+  bVfsCodec = bEncrypted && !tenantHostHasCodec();
 
-  rc = sqlite3_open_v2(":memory:", &db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
+  rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE
+                       | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_busy_timeout(db, 5000);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db,
-        bEncrypted ? "ATTACH ?1 AS f KEY ?2" : "ATTACH ?1 AS f", -1,
-        &pStmt, 0);
+        bEncrypted && !bVfsCodec ? "ATTACH ?1 AS f KEY ?2" : "ATTACH ?1 AS f",
+        -1, &pStmt, 0);
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bVfsCodec ){
+    /* No codec in the host: the tenant VFS encrypts the file itself. */
+    zUri = tenantVfsCodecUri(zPath);
+    rc = zUri ? sqlite3_bind_text(pStmt, 1, zUri, -1, SQLITE_STATIC)
+              : SQLITE_NOMEM;
+  }else if( rc==SQLITE_OK ){
     rc = sqlite3_bind_text(pStmt, 1, zPath, -1, SQLITE_STATIC);
   }
-  if( rc==SQLITE_OK && bEncrypted ){
+  if( rc==SQLITE_OK && bEncrypted && !bVfsCodec ){
     rc = tenantKeyDerive(zKeyId, aKey, pzErr);
     if( rc==SQLITE_OK ){
       tenantKeyFormatRaw(aKey, zKeyText);
@@ -281,8 +293,10 @@ static int provOpenFile(
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   }
   sqlite3_finalize(pStmt);
+  sqlite3_free(zUri);
   tenantKeyWipe(aKey, sizeof(aKey));
   tenantKeyWipe(zKeyText, sizeof(zKeyText));
+  if( rc==SQLITE_OK && bVfsCodec ) rc = tenantCodecPrepare(db, "f", pzErr);
 
   /* A wrong key or a plain file opened with a key shows on the first read
   ** of the schema. */
@@ -769,7 +783,7 @@ static int provisionCheckKeys(const ProvPlacement *p, const char *zTier,
   char zKeyId[256];
   int rc;
   if( !bEncrypted ) return SQLITE_OK;
-  if( !tenantHostHasCodec() ){
+  if( !tenantHostHasCodec() && !tenantCodecAvailable() ){
     tenantSetError(pzErr, "placement \"%s\" must be encrypted but this host "
         "has no codec: load the extension into the sqlcipher shell or a "
         "SQLCipher-linked program, or mark the tier unencrypted with "

@@ -27,6 +27,7 @@
 ** the connection's tenant_whoami() function, whose destructor frees it.
 */
 #include "tenant_int.h"
+#include "vfscodec.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
@@ -52,6 +53,8 @@ struct TenantSession {
   TenantSessionTable *aTable;
   int nKnown;                        /* other names an unqualified read */
   char **azKnown;                    /*   with no schema may resolve to */
+  sqlite3_int64 iAppGeneration;      /* application tables at binding, or */
+                                     /*   -1 when the host needs no check */
   TenantSession *pNext;              /* list of all sessions */
 };
 
@@ -235,6 +238,78 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
       || sqlite3_stricmp(zName, "sqlite_temp_schema")==0;
 }
 
+/*
+** Whether the host reports to the authorizer a table that a statement names
+** but reads no column of, as in "SELECT count(*) FROM t" or "SELECT 1 FROM
+** t". SQLite 3.40 does (SQLITE_READ with an empty column name); SQLite 3.15.2
+** does not. Probed once on a scratch connection.
+*/
+static int tenantCountReadSeen = -1;
+
+static int tenantProbeAuthorize(void *pArg, int eAction, const char *zArg1,
+                                const char *zArg2, const char *zDb,
+                                const char *zInner){
+  (void)zDb; (void)zInner;
+  if( eAction==SQLITE_READ && zArg1 && sqlite3_stricmp(zArg1, "probe")==0
+   && zArg2 && zArg2[0]==0 ){
+    *(int*)pArg = 1;
+  }
+  return SQLITE_OK;
+}
+
+static int tenantHostReportsCountRead(void){
+  if( tenantCountReadSeen<0 ){
+    sqlite3 *db = 0;
+    sqlite3_stmt *pStmt = 0;
+    int bSeen = 0;
+    if( sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, 0)==SQLITE_OK
+     && sqlite3_exec(db, "CREATE TABLE probe(a)", 0, 0, 0)==SQLITE_OK ){
+      sqlite3_set_authorizer(db, tenantProbeAuthorize, &bSeen);
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM probe", -1, &pStmt, 0);
+      sqlite3_finalize(pStmt);
+    }
+    sqlite3_close(db);
+    tenantCountReadSeen = bSeen;
+  }
+  return tenantCountReadSeen;
+}
+
+/* The number of application tables in the catalog, or -1 on error. */
+static sqlite3_int64 tenantAppTableGeneration(void){
+  sqlite3 *dbCatalog = tenantCatalogEnter();
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 iGeneration = -1;
+  if( dbCatalog==0 ) return -1;
+  if( sqlite3_prepare_v2(dbCatalog, "SELECT count(*) FROM app_tables", -1,
+                         &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    iGeneration = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  tenantCatalogLeave();
+  return iGeneration;
+}
+
+/*
+** In a host that does not report reads of no column, a table added to a
+** shared file after binding is found by its unqualified name, unshadowed,
+** and "SELECT count(*)" on it would count every customer's rows without the
+** authorizer seeing it. Such a session is stale: it is refused every
+** statement until it reconnects. NOTE: tenant_add_table() creates the table
+** in the files before its catalog row commits, so a statement prepared in
+** that window is not yet refused.
+*/
+static int tenantSessionIsStale(TenantSession *p){
+  sqlite3_int64 iNow;
+  if( p->iAppGeneration<0 ) return 0;
+  iNow = tenantAppTableGeneration();
+  if( iNow==p->iAppGeneration ) return 0;
+  sqlite3_log(SQLITE_AUTH, "tenant: application tables changed since "
+              "customer \"%s\" bound this connection: reconnect to reach "
+              "them; statements are refused until then", p->plan.zCustomer);
+  return 1;
+}
+
 static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
                            const char *zArg2, const char *zDb,
                            const char *zInner){
@@ -244,6 +319,8 @@ static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
   switch( eAction ){
     case SQLITE_SELECT:
+      return tenantSessionIsStale(p) ? SQLITE_DENY : SQLITE_OK;
+
     case SQLITE_RECURSIVE:
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
@@ -254,11 +331,20 @@ static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
       if( zDb==0 ){
         return tenantTableIsKnown(p, zArg1) ? SQLITE_OK : SQLITE_DENY;
       }
-      return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
+      if( tenantSchemaIsOpen(p, zDb) ) return SQLITE_OK;
+      /* An unqualified sqlite_stat1 (made by ANALYZE) finds a shared file's:
+      ** read it as NULLs, because a denial's message would name the secret
+      ** schema. */
+      if( zArg1 && (sqlite3_strnicmp(zArg1, "sqlite_stat", 11)==0
+                 || sqlite3_stricmp(zArg1, "sqlite_sequence")==0) ){
+        return SQLITE_IGNORE;
+      }
+      return SQLITE_DENY;
 
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
+      if( tenantSessionIsStale(p) ) return SQLITE_DENY;
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
 
     case SQLITE_FUNCTION:
@@ -345,6 +431,7 @@ static int tenantSessionExec(TenantSession *p, const char *zSql,
 static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
                                char **pzErr){
   TenantFile *pFile = &p->plan.aFile[iFile];
+  int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
   const char *zPartition = 0;
   char *zName;
   sqlite3_file *pOsFile = 0;
@@ -359,7 +446,11 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
     }
   }
   if( zPartition==0 ) return SQLITE_OK;
-  if( bTenantMain ){
+  if( bVfsCodec ){
+    /* The host has no codec: the tenant VFS encrypts the file itself. */
+    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&codec=vfs",
+                            p->plan.zCustomer, zPartition);
+  }else if( bTenantMain ){
     zName = sqlite3_mprintf("%s/%s", p->plan.zCustomer, zPartition);
   }else{
     zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME,
@@ -367,7 +458,9 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
   }
   if( zName==0 ) return SQLITE_NOMEM;
 
-  if( pFile->bEncrypted ){
+  if( bVfsCodec ){
+    zSql = "ATTACH ?1 AS ?2";
+  }else if( pFile->bEncrypted ){
     zSql = "ATTACH ?1 AS ?2 KEY tenant_attach_key(?3)";
   }else if( tenantHostHasCodec() ){
     zSql = "ATTACH ?1 AS ?2 KEY ''";      /* explicit: no inherited key */
@@ -375,7 +468,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
     zSql = "ATTACH ?1 AS ?2";
   }
   rc = tenantSessionExec(p, zSql, zName, p->azSchema[iFile],
-                         pFile->bEncrypted ? iFile : -1, pzErr);
+                         pFile->bEncrypted && !bVfsCodec ? iFile : -1, pzErr);
   sqlite3_free(zName);
   if( (rc&0xff)==SQLITE_NOTADB ){
     tenantSetError(pzErr, "cannot open placement file %s of customer \"%s\": "
@@ -605,12 +698,15 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   for(i=0; i<p->plan.nFile; i++){
-    if( p->plan.aFile[i].bEncrypted && !tenantHostHasCodec() ){
+    if( p->plan.aFile[i].bEncrypted && !tenantHostHasCodec()
+     && !tenantCodecAvailable() ){
       tenantSetError(pzErr, "placement file %s of customer \"%s\" must be "
-          "encrypted but this host has no codec: use the sqlcipher shell or "
-          "a SQLCipher-linked program, or mark the tier unencrypted with "
+          "encrypted but this host, SQLite %s, has no codec and is older "
+          "than 3.34, which the tenant VFS needs to encrypt: use the "
+          "sqlcipher shell, a SQLCipher-linked program or SQLite 3.34 or "
+          "newer, or mark the tier unencrypted with "
           "tenant_policy_set(tier, 'encrypted', 0) for a development fleet",
-          p->plan.aFile[i].zKeyId, p->plan.zCustomer);
+          p->plan.aFile[i].zKeyId, p->plan.zCustomer, sqlite3_libversion());
       tenantSessionReset(p);
       return SQLITE_ERROR;
     }
@@ -623,6 +719,11 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     for(j=0; j<16; j++){
       sqlite3_snprintf(3, &p->azSchema[i][1+2*j], "%02x", aRand[j]);
     }
+  }
+
+  p->iAppGeneration = -1;
+  if( !tenantHostReportsCountRead() ){
+    p->iAppGeneration = tenantAppTableGeneration();
   }
 
   /* Bound from here on: the authorizer is in force for all but the

@@ -11,6 +11,7 @@
 ** This file also holds the helpers every part uses for errors and host facts.
 */
 #include "tenant_int.h"
+#include "vfscodec.h"
 SQLITE_EXTENSION_INIT1
 
 #include <stdarg.h>
@@ -82,6 +83,7 @@ static int tenantConnectionInit(
   if( tenantSessionIsRegistered(db) ) return SQLITE_OK;
   rc = tenantProvisionRegister(db);
   if( rc==SQLITE_OK ) rc = tenantSessionRegister(db, pzErrMsg);
+  if( rc==SQLITE_OK ) rc = tenantCodecRegister(db);
   if( rc!=SQLITE_OK && pzErrMsg && *pzErrMsg==0 ){
     *pzErrMsg = sqlite3_mprintf("tenant: %s", sqlite3_errmsg(db));
   }
