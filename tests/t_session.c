@@ -322,6 +322,79 @@ static void testInternalTyped(void){
 #endif
 }
 
+/* 7. An application table added while a session is open: the session
+** cannot reach its raw rows, and a new session reaches it isolated. */
+static void testLateTable(sqlite3 *dbAdmin){
+  sqlite3 *dbOld = openSession("X1?vfs=tenant", 0, 0);
+  sqlite3 *dbOther = openSession("X2?vfs=tenant", 0, 0);
+  sqlite3 *dbNew;
+
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'basic_communications', 'CREATE TABLE late_notes(n INTEGER PRIMARY "
+      "KEY, t TEXT)')"), 0, "late: application table added");
+  dbNew = openSession("X2?vfs=tenant", 0, 0);
+  tap_is_str(tap_exec_error(dbNew, "INSERT INTO late_notes(n,t) "
+      "VALUES(1,'x2')"), 0, "late: new session writes the new table");
+  sqlite3_close(dbNew);
+
+  tap_is_str(tap_exec_error(dbOld, "SELECT count(*) FROM late_notes"),
+             "not authorized", "late: old session cannot count raw rows");
+  tap_is_str(tap_exec_error(dbOld, "SELECT 1 FROM late_notes"),
+             "not authorized", "late: old session cannot list raw rows");
+  if( tap_host_is_sqlcipher() ){
+    /* SQLite 3.15.2 reports no read for either statement above: the
+    ** session is refused everything until it reconnects. */
+    tap_is_str(tap_exec_error(dbOld, "SELECT 1"), "not authorized",
+               "late: stale session refused in the old host");
+  }else{
+    tap_is_str(tap_exec_error(dbOld, "SELECT 1"), 0,
+               "late: session goes on in the 3.40 host");
+  }
+  sqlite3_close(dbOld);
+  sqlite3_close(dbOther);
+
+  dbNew = openSession("X1?vfs=tenant", 0, 0);
+  tap_is_str(tap_query_text(dbNew, "SELECT count(*) FROM late_notes"), "0",
+             "late: reconnected session sees none of X2's rows");
+  sqlite3_close(dbNew);
+}
+
+/* 8. sqlite_stat1 of a shared file (after an operator's ANALYZE) reads as
+** NULLs: a denial's message would name the secret schema. */
+static void testStat1(void){
+  char zUri[1200];
+  sqlite3 *db = 0;
+  const char *zErr;
+
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(3, "the placement file is encrypted in this host");
+    return;
+  }
+  snprintf(zUri, sizeof(zUri), "file:%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-1/owner.db?vfs=tenant", zRoot);
+  if( sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0)
+      ==SQLITE_OK ){
+    sqlite3_exec(db, "ANALYZE", 0, 0, 0);
+  }
+  sqlite3_close(db);
+  snprintf(zUri, sizeof(zUri), "file:%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-2/owner.db?vfs=tenant", zRoot);
+  if( sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0)
+      ==SQLITE_OK ){
+    sqlite3_exec(db, "ANALYZE", 0, 0, 0);
+  }
+  sqlite3_close(db);
+
+  db = openSession("X1?vfs=tenant", 0, 0);
+  zErr = tap_exec_error(db, "SELECT tbl, stat FROM sqlite_stat1");
+  tap_is_str(zErr, 0, "stat1: reading it raises no error");
+  tap_is_str(tap_query_text(db, "SELECT max(tbl) FROM sqlite_stat1"), 0,
+             "stat1: its columns read as NULL");
+  tap_is_str(tap_exec_error(db, "SELECT count(*) FROM sqlite_stat1"),
+             "not authorized", "stat1: counting it is denied");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -331,6 +404,8 @@ int main(void){
   testDenied();
   testRows();
   testInternalTyped();
+  testLateTable(dbAdmin);
+  testStat1();
   testFiles();
   sqlite3_close(dbAdmin);
   tap_done();
