@@ -145,8 +145,57 @@ static sqlite3_int64 clientCount(sqlite3 *db, const char *zSql,
   return n;
 }
 
+/*
+** In the session db of Sapphire zParent, insert nRow rows for each child of
+** zParent into the partitions the child reads in the parent's database:
+** 7-12 for an Opal child, 4-12 for an Onyx child. Returns the number of
+** rows written, or -1 on error.
+*/
+static int clientFillForChildren(sqlite3 *db, const char *zParent, int nRow){
+  int nWritten = 0;
+  int i, iPart, iRow;
+  for(i=0; i<nFleet; i++){
+    const ClientCustomer *pChild = &aFleet[i];
+    int iFirst;
+    if( strcmp(pChild->zParent, zParent)!=0 ) continue;
+    iFirst = strcmp(pChild->zTier, "onyx")==0 ? 3 : 6;
+    for(iPart=iFirst; azStandard[iPart]; iPart++){
+      sqlite3_stmt *pStmt = 0;
+      char *zSql = sqlite3_mprintf("INSERT INTO \"%w\"(id, customer_id, "
+          "sapphire_parent_id, data) VALUES(?1, ?2, ?3, ?4)", azStandard[iPart]);
+      int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+      sqlite3_free(zSql);
+      for(iRow=0; rc==SQLITE_OK && iRow<nRow; iRow++){
+        char zId[32], zData[256];
+        snprintf(zId, sizeof(zId), "kept-by-parent-%d", iRow);
+        snprintf(zData, sizeof(zData), "{\"partition\":\"%s\",\"seq\":%d,"
+                 "\"author\":\"%.64s\"}", azStandard[iPart], iRow, zParent);
+        sqlite3_bind_text(pStmt, 1, zId, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(pStmt, 2, pChild->zId, -1, SQLITE_STATIC);
+        sqlite3_bind_text(pStmt, 3, zParent, -1, SQLITE_STATIC);
+        sqlite3_bind_text(pStmt, 4, zData, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(pStmt);
+        if( rc==SQLITE_DONE ){
+          rc = sqlite3_reset(pStmt);
+          nWritten++;
+        }
+      }
+      if( rc!=SQLITE_OK ){
+        fprintf(stderr, "client: writing %s for child '%s' of '%s' failed: "
+                "%s\n", azStandard[iPart], pChild->zId, zParent,
+                sqlite3_errmsg(db));
+        sqlite3_finalize(pStmt);
+        return -1;
+      }
+      sqlite3_finalize(pStmt);
+    }
+  }
+  return nWritten;
+}
+
 /* Insert nRow rows into each writable partition of one customer, in one
-** transaction. Returns the number of rows written, or -1 on error. */
+** transaction; a Sapphire also writes the rows it keeps for its children.
+** Returns the number of rows written, or -1 on error. */
 static int clientFillCustomer(const ClientCustomer *pCust, int nRow){
   const ClientTier *pTier = &aTier[clientTierIndex(pCust->zTier)];
   sqlite3 *db = clientOpenSession(pCust->zId, 0);
@@ -199,6 +248,11 @@ static int clientFillCustomer(const ClientCustomer *pCust, int nRow){
     sqlite3_finalize(pStmt);
   }
 
+  if( rc==SQLITE_OK && pCust->zParent[0]==0 ){
+    int nChildRows = clientFillForChildren(db, pCust->zId, nRow);
+    if( nChildRows<0 ) rc = SQLITE_ERROR;
+    else nWritten += nChildRows;
+  }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK ){
     fprintf(stderr, "client: transaction of customer '%s' failed: %s\n",
@@ -298,11 +352,31 @@ static int clientCountCustomer(const ClientCustomer *pCust, int bForeign,
   sqlite3 *db = clientOpenSession(pCust->zId, 0);
   int i;
   if( db==0 ) return 1;
+
+  /* The customers whose rows the session may see: itself and, for a
+  ** Sapphire, its children, whose rows of partitions 4-12 it keeps. */
+  if( sqlite3_exec(db, "CREATE TEMP TABLE own(id TEXT PRIMARY KEY)",
+                   0, 0, 0)!=SQLITE_OK ){
+    fprintf(stderr, "client: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return 1;
+  }
+  for(i=0; i<nFleet; i++){
+    if( strcmp(aFleet[i].zId, pCust->zId)==0
+     || (bForeign && strcmp(aFleet[i].zParent, pCust->zId)==0) ){
+      char *zSql = sqlite3_mprintf("INSERT INTO temp.own VALUES(%Q)",
+                                   aFleet[i].zId);
+      sqlite3_exec(db, zSql, 0, 0, 0);
+      sqlite3_free(zSql);
+    }
+  }
+
   for(i=0; pTier->azPartition[i]; i++){
     char *zSql = sqlite3_mprintf(
-        "SELECT count(*) FROM \"%w\" WHERE customer_id %s ?1",
-        pTier->azPartition[i], bForeign ? "<>" : "=");
-    sqlite3_int64 n = clientCount(db, zSql, pCust->zId);
+        "SELECT count(*) FROM \"%w\" WHERE customer_id %s IN "
+        "(SELECT id FROM temp.own)",
+        pTier->azPartition[i], bForeign ? "NOT" : "");
+    sqlite3_int64 n = clientCount(db, zSql, 0);
     sqlite3_free(zSql);
     if( n<0 ){
       sqlite3_close(db);
