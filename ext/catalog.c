@@ -42,7 +42,9 @@ SQLITE_EXTENSION_INIT3
 ** The catalog schema. Seed rows use INSERT OR IGNORE, so an operator's
 ** changes to policy and regions survive the next open.
 **
-** placements.path is the absolute folder of the customer's own database.
+** placements.path is the absolute folder of the customer's own database as
+** it was provisioned, for operators to read. The extension rebuilds the
+** folder as <root>/<project>/<database> under the root in use.
 ** placements.onyx_instance is the 1-based Onyx instance of an Onyx customer
 ** and NULL for the other tiers. app_tables.physical_ddl is the statement
 ** that creates the table in a file, with customer_id added.
@@ -140,7 +142,7 @@ static const char catalogSchema[] =
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT tier, region, coalesce(parent,''), state"
   "  FROM customers WHERE id=?1",
-  "SELECT database, path FROM placements WHERE customer=?1",
+  "SELECT database, project FROM placements WHERE customer=?1",
   "SELECT encrypted FROM policy WHERE tier=?1",
   "SELECT name, number, file FROM partitions WHERE scheme=?1 ORDER BY number",
   "SELECT 1 FROM agents WHERE customer=?1 AND id=?2",
@@ -414,12 +416,17 @@ static int planAddFile(
     return SQLITE_CORRUPT;
   }
   {
+    /* The folder is rebuilt under the current root, never read back as
+    ** stored, so that a copied or restored root uses its own files. */
     const char *zDatabase = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zFolder = (const char*)sqlite3_column_text(pStmt, 1);
+    const char *zProject = (const char*)sqlite3_column_text(pStmt, 1);
+    const char *zRoot = tenantCatalogRoot();
     nKey = (int)(strlen(zDatabase) + 1 + strlen(zName));
-    nPath = (int)(strlen(zFolder) + 1 + strlen(zName) + 3);
+    nPath = (int)(strlen(zRoot) + strlen(zProject) + strlen(zDatabase)
+                  + strlen(zName) + 6);
     if( nPath<(int)sizeof(zPath) && nKey<(int)sizeof(zKeyId) ){
-      sqlite3_snprintf(sizeof(zPath), zPath, "%s/%s.db", zFolder, zName);
+      sqlite3_snprintf(sizeof(zPath), zPath, "%s/%s/%s/%s.db", zRoot,
+                       zProject, zDatabase, zName);
       sqlite3_snprintf(sizeof(zKeyId), zKeyId, "%s/%s", zDatabase, zName);
     }
   }
@@ -539,8 +546,9 @@ int tenantPlanBuild(
   if( rc!=SQLITE_ROW ){
     if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
     sqlite3_reset(pStmt);
-    tenantSetError(pzErr, "customer \"%s\" not found: provision it with "
-        "tenant_provision()", zCustomer);
+    tenantSetError(pzErr, "customer \"%s\" not found in the catalog of "
+        "root %s: provision it with tenant_provision(), or set TENANT_ROOT "
+        "to the root that holds it", zCustomer, tenantCatalogRoot());
     return SQLITE_NOTFOUND;
   }
   sqlite3_snprintf(sizeof(pPlan->zCustomer), pPlan->zCustomer, "%s",

@@ -847,8 +847,10 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
           sqlite3_column_text(pStmt, 0));
       sqlite3_snprintf(sizeof(p->zProject), p->zProject, "%s",
           sqlite3_column_text(pStmt, 1));
-      sqlite3_snprintf(sizeof(p->zFolder), p->zFolder, "%s",
-          sqlite3_column_text(pStmt, 2));
+      /* Rebuilt under the root in use, not read back: see catalog.c. */
+      sqlite3_snprintf(sizeof(p->zFolder), p->zFolder, "%s/%s/%s",
+          tenantCatalogRoot(), sqlite3_column_text(pStmt, 1),
+          sqlite3_column_text(pStmt, 0));
       p->iOnyx = sqlite3_column_int(pStmt, 3);
       sqlite3_finalize(pStmt);
       rc = SQLITE_OK;
@@ -1529,7 +1531,7 @@ static int provAddTableToFiles(
   azArg[1] = strcmp(zScheme, "onyx")==0 ? "onyx"
            : strcmp(zClass, "owner")==0 ? "opal" : "sapphire";
   rc = provQuery(db, &pStmt, pzErr,
-      "SELECT DISTINCT p.path, p.database, y.encrypted,"
+      "SELECT DISTINCT p.project, p.database, y.encrypted,"
       "       CASE WHEN c.tier='sapphire' THEN c.id END"
       "  FROM placements p JOIN customers c ON c.id=p.customer"
       "  JOIN policy y ON y.tier=c.tier"
@@ -1538,8 +1540,9 @@ static int provAddTableToFiles(
     char zPath[TENANT_MAX_PATH];
     char zKeyId[256];
     sqlite3 *dbFile = 0;
-    sqlite3_snprintf(sizeof(zPath), zPath, "%s/%s.db",
-        sqlite3_column_text(pStmt, 0), zClass);
+    sqlite3_snprintf(sizeof(zPath), zPath, "%s/%s/%s/%s.db",
+        tenantCatalogRoot(), sqlite3_column_text(pStmt, 0),
+        sqlite3_column_text(pStmt, 1), zClass);
     sqlite3_snprintf(sizeof(zKeyId), zKeyId, "%s/%s",
         sqlite3_column_text(pStmt, 1), zClass);
     if( access(zPath, F_OK)==0 ){

@@ -31,9 +31,11 @@
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
+#include <unistd.h>
 #include <string.h>
 
 #define TENANT_SCHEMA_NAME_LEN 33   /* "t" and 32 hex digits */
+#define TENANT_BUSY_TIMEOUT_MS 5000 /* a bound connection's busy timeout */
 
 /* One table a session reaches through an isolation virtual table. */
 typedef struct TenantSessionTable TenantSessionTable;
@@ -170,22 +172,35 @@ static int tenantSchemaIsOpen(TenantSession *p, const char *zDb){
 /* Tables of the main schema that expose other schemas or raw pages:
 ** the pragma table-valued functions, dbstat and sqlite_dbpage. */
 static int tenantTableIsIntrospection(const char *zTable){
+  static const char *const azDenied[] = {
+    "dbstat", "sqlite_dbpage", "sqlite_dbdata", "sqlite_dbptr",
+    "sqlite_stmt",        /* lists the extension's statements */
+    "fsdir", "zipfile",   /* the 3.40 shell's views of the file system */
+    0
+  };
+  int i;
   if( zTable==0 ) return 0;
   if( sqlite3_strnicmp(zTable, "pragma_", 7)==0 ) return 1;
-  if( sqlite3_stricmp(zTable, "dbstat")==0 ) return 1;
-  if( sqlite3_stricmp(zTable, "sqlite_dbpage")==0 ) return 1;
+  for(i=0; azDenied[i]; i++){
+    if( sqlite3_stricmp(zTable, azDenied[i])==0 ) return 1;
+  }
   return 0;
 }
 
-/* Functions a bound session may not call. Every tenant_* function is
-** administrative except those listed in tenantFunctionIsSessionSafe(). */
+/*
+** Functions a bound session may not call: every tenant_* function but
+** tenant_whoami() and tenant_agent(), which are administrative;
+** SQLCipher's sqlcipher_export(), which runs SQL built from its argument
+** with the schema writable; and functions that reach files or load code.
+*/
 static int tenantFunctionIsDenied(const char *zName){
   static const char *const azDenied[] = {
     "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit",
-    "lsmode", "sqlite_dbdata", 0
+    "lsmode", "sqlite_dbdata", "sha3_query", 0
   };
   int i;
   if( zName==0 ) return 1;
+  if( sqlite3_strnicmp(zName, "sqlcipher", 9)==0 ) return 1;
   if( sqlite3_strnicmp(zName, "tenant_", 7)==0 ){
     return sqlite3_stricmp(zName, "tenant_whoami")!=0
         && sqlite3_stricmp(zName, "tenant_agent")!=0;
@@ -314,8 +329,13 @@ static int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
                            const char *zArg2, const char *zDb,
                            const char *zInner){
   TenantSession *p = (TenantSession*)pArg;
-  (void)zInner;
-  if( !p->bBound || p->nInternal>0 ) return SQLITE_OK;
+  if( !p->bBound ) return SQLITE_OK;
+  if( p->nInternal>0 ){
+    /* The extension's own statements use no view or trigger. One that
+    ** fires inside them was planted by the session, and would otherwise
+    ** run unchecked. */
+    return zInner ? SQLITE_DENY : SQLITE_OK;
+  }
 
   switch( eAction ){
     case SQLITE_SELECT:
@@ -446,14 +466,24 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
     }
   }
   if( zPartition==0 ) return SQLITE_OK;
+
+  /* ATTACH would create a missing file: an empty placement would then
+  ** hide the customer's data. mode=rw below also stops a race. */
+  if( access(pFile->zPath, F_OK)!=0 ){
+    tenantSetError(pzErr, "placement file %s of customer \"%s\" is "
+        "missing: restore it from a backup; binding creates no file",
+        pFile->zPath, p->plan.zCustomer);
+    return SQLITE_CANTOPEN;
+  }
+
   if( bVfsCodec ){
     /* The host has no codec: the tenant VFS encrypts the file itself. */
-    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&codec=vfs",
-                            p->plan.zCustomer, zPartition);
+    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME
+                            "&mode=rw&codec=vfs", p->plan.zCustomer, zPartition);
   }else if( bTenantMain ){
     zName = sqlite3_mprintf("%s/%s", p->plan.zCustomer, zPartition);
   }else{
-    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME,
+    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&mode=rw",
                             p->plan.zCustomer, zPartition);
   }
   if( zName==0 ) return SQLITE_NOMEM;
@@ -467,8 +497,10 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
   }else{
     zSql = "ATTACH ?1 AS ?2";
   }
+  tenantVfsBindingBegin();
   rc = tenantSessionExec(p, zSql, zName, p->azSchema[iFile],
                          pFile->bEncrypted && !bVfsCodec ? iFile : -1, pzErr);
+  tenantVfsBindingEnd();
   sqlite3_free(zName);
   if( (rc&0xff)==SQLITE_NOTADB ){
     tenantSetError(pzErr, "cannot open placement file %s of customer \"%s\": "
@@ -731,6 +763,10 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** application replaced it after the connection opened. */
   p->bBound = 1;
   sqlite3_set_authorizer(db, tenantAuthorize, p);
+
+  /* Other processes commit to shared files: wait for their locks, here and
+  ** in the session's statements (PRAGMA busy_timeout changes it). */
+  sqlite3_busy_timeout(db, TENANT_BUSY_TIMEOUT_MS);
   p->nInternal++;
   p->bBinding = 1;
   rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);

@@ -39,6 +39,11 @@ void tenantSetError(char **pzErr, const char *zFormat, ...){
   zBody = sqlite3_vmprintf(zFormat, ap);
   va_end(ap);
   sqlite3_free(*pzErr);
+  /* A message passed on from a lower layer already carries the prefix. */
+  if( zBody && strncmp(zBody, "tenant: ", 8)==0 ){
+    *pzErr = zBody;
+    return;
+  }
   *pzErr = zBody ? sqlite3_mprintf("tenant: %s", zBody) : 0;
   sqlite3_free(zBody);
 }
@@ -53,7 +58,9 @@ void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...){
     sqlite3_result_error_nomem(pCtx);
     return;
   }
-  {
+  if( strncmp(zBody, "tenant: ", 8)==0 ){
+    sqlite3_result_error(pCtx, zBody, -1);
+  }else{
     char *zMsg = sqlite3_mprintf("tenant: %s", zBody);
     if( zMsg ){
       sqlite3_result_error(pCtx, zMsg, -1);

@@ -167,6 +167,14 @@ int tenantVfsIsSession(sqlite3 *db, const char **pzCustomer);
 /* True when pFile is a placement file opened by the tenant VFS. */
 int tenantVfsIsPlacement(sqlite3_file *pFile);
 
+/*
+** Bracket the binder's ATTACH of a logical name "<customer>/<partition>".
+** The VFS resolves such names only inside the bracket, on the same thread,
+** so that no one opens a shared file unbound by its logical name.
+*/
+void tenantVfsBindingBegin(void);
+void tenantVfsBindingEnd(void);
+
 /* ---- session.c -------------------------------------------------------- */
 
 typedef struct TenantSession TenantSession;

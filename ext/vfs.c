@@ -49,6 +49,10 @@ SQLITE_EXTENSION_INIT3
 #define TENANT_SESSION_PREFIX_LEN 15
 #define TENANT_SESSION_DIR ".sessions"
 
+/* Longest session name kept whole: longer than any valid customer id, so
+** that the binder sees, and rejects, an id that is too long. */
+#define TENANT_VFS_MAX_SESSION_NAME (TENANT_MAX_ID * 2)
+
 /* Kinds of file the VFS opens. */
 #define TENANT_FILE_PHYSICAL 1   /* a placement file, journal or WAL */
 #define TENANT_FILE_SESSION  2   /* the anonymous main database of a session */
@@ -85,7 +89,7 @@ struct TenantVfsFile {
   sqlite3_file base;                 /* base class: must be first */
   sqlite3_file *pReal;               /* the underlying VFS's file */
   int eKind;                         /* TENANT_FILE_* */
-  char zCustomer[TENANT_MAX_ID + 1]; /* TENANT_FILE_SESSION: its customer */
+  char zCustomer[TENANT_VFS_MAX_SESSION_NAME + 1];  /* a session's customer */
   const char *zName;                 /* path for log lines; SQLite keeps it
                                      ** valid until xClose */
   int eCodec;                        /* TENANT_CODEC_* */
@@ -1187,6 +1191,17 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 ** that is already a session name or an absolute physical path (as in a
 ** child journal's record of its super-journal) is kept.
 */
+/* Depth of tenantVfsBindingBegin() on this thread. */
+static __thread int tenantVfsBinding = 0;
+
+void tenantVfsBindingBegin(void){
+  tenantVfsBinding++;
+}
+
+void tenantVfsBindingEnd(void){
+  tenantVfsBinding--;
+}
+
 static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
                                  int nOut, char *zOut){
   const char *zSlash;
@@ -1202,13 +1217,24 @@ static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
 
   zSlash = strchr(zName, '/');
   if( zSlash==0 ){
-    if( !tenantIdIsSafe(zName) ){
-      sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: invalid customer id in "
-                  "name \"%s\": use letters, digits, '_', '-' and '.'", zName);
+    /* Any other id is accepted here so that the binder, not SQLite's
+    ** "unable to open database file", says what is wrong with it. */
+    if( (int)strlen(zName)>TENANT_VFS_MAX_SESSION_NAME ){
+      sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: customer id \"%.80s...\" is "
+                  "longer than %d bytes", zName, TENANT_MAX_ID);
       return SQLITE_CANTOPEN;
     }
     sqlite3_snprintf(nOut, zOut, TENANT_SESSION_PREFIX "%s", zName);
     return SQLITE_OK;
+  }
+
+  /* A shared file opened by its logical name outside a binding would be
+  ** unfiltered: only the binder's ATTACH may use these names. */
+  if( tenantVfsBinding==0 ){
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: \"%s\" names a partition; "
+                "partitions are attached only by binding a session: open "
+                "\"file:<customer>?vfs=tenant\" instead", zName);
+    return SQLITE_CANTOPEN;
   }
 
   rc = tenantCatalogOpen(0, &zErr);
