@@ -153,3 +153,25 @@ bench: deps bench-programs
 bench-full: deps bench-programs
 	TENANT_EXT=$(abspath $(BUILD)/tenant) BENCH_BIN=$(abspath $(BUILD)/bench) \
 	  BENCH_FULL=1 ./bench/run full
+
+# Cost of metering and storage limits, on and off (TENANT_METER=off) in
+# one run per host; bench/METERING.md records a run. BENCH_METER_ROUNDS
+# (default 11) sets the rounds.
+BENCH_METER_ROUNDS ?= 11
+
+$(BUILD)/bench/sqlite/bench_meter: bench/bench_meter.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE -o $@ $< -lsqlite3
+
+$(BUILD)/bench/sqlcipher/bench_meter: bench/bench_meter.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE -I/usr/include/sqlcipher \
+	  -DBENCH_HOST_SQLCIPHER -o $@ $< -lsqlcipher
+
+.PHONY: bench-meter
+bench-meter: $(BUILD)/tenant.so $(BUILD)/bench/sqlite/bench_meter \
+             $(BUILD)/bench/sqlcipher/bench_meter
+	TENANT_EXT=$(abspath $(BUILD)/tenant) \
+	  $(BUILD)/bench/sqlite/bench_meter $(BENCH_METER_ROUNDS)
+	TENANT_EXT=$(abspath $(BUILD)/tenant) \
+	  $(BUILD)/bench/sqlcipher/bench_meter $(BENCH_METER_ROUNDS)

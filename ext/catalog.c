@@ -122,6 +122,34 @@ static const char catalogSchema[] =
   "  PRIMARY KEY(customer, id)"
   ");"
 
+  /* Usage: API calls per customer and month (meter.c), upgrade thresholds
+  ** and the dedicated price of the cost report per tier (report.c), and
+  ** requests that make an Opal customer an upgrade candidate. */
+  "CREATE TABLE IF NOT EXISTS usage_monthly("
+  "  customer TEXT NOT NULL,"
+  "  month TEXT NOT NULL,"                  /* 'YYYY-MM', UTC */
+  "  api_calls INTEGER NOT NULL DEFAULT 0,"
+  "  PRIMARY KEY(customer, month)"
+  ");"
+  "CREATE TABLE IF NOT EXISTS policy_usage("
+  "  tier TEXT PRIMARY KEY,"
+  "  upgrade_to TEXT,"                      /* NULL: no upgrade */
+  "  upgrade_storage_bytes INTEGER,"        /* NULL: no such trigger */
+  "  upgrade_api_calls INTEGER,"            /*   per calendar month */
+  "  upgrade_agents INTEGER,"
+  "  upgrade_on_request INTEGER NOT NULL DEFAULT 0,"
+  "  dedicated_price_usd NUMERIC NOT NULL"  /* one dedicated database */
+  ");"
+  "INSERT OR IGNORE INTO policy_usage VALUES"
+  "  ('sapphire', NULL, NULL, NULL, NULL, 0, 500),"
+  "  ('opal', 'sapphire', 75000000000, 1000000, NULL, 1, 500),"
+  "  ('onyx', 'opal', 8000000000, 100000, 25, 0, 500);"
+  "CREATE TABLE IF NOT EXISTS customer_requests("
+  "  customer TEXT PRIMARY KEY,"
+  "  custom_integration INTEGER NOT NULL DEFAULT 0,"
+  "  compliance TEXT NOT NULL DEFAULT ''"   /* e.g. 'HIPAA,SOX' */
+  ");"
+
   "CREATE TABLE IF NOT EXISTS app_tables("
   "  name TEXT PRIMARY KEY COLLATE NOCASE,"
   "  partition TEXT NOT NULL,"

@@ -57,6 +57,12 @@ const char *const tenantAdminFunctions[] = {
   "tenant_remove_agent",
   "tenant_add_table",
   "tenant_policy_set",
+  "tenant_request_integration",
+  "tenant_require_compliance",
+  "tenant_storage_check",
+  "tenant_upgrade_candidates",
+  "tenant_usage_report",
+  "tenant_cost_report",
   0
 };
 
@@ -479,6 +485,10 @@ static int provBuildFile(
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ){
     rc = provCreateTables(dbFile, dbCatalog, zScheme, zName, zOwner, pzErr);
+  }
+  if( rc==SQLITE_OK && zOwner==0 && strcmp(zName, "owner")==0 ){
+    /* A shared file that customers write records their storage there. */
+    rc = tenantQuotaPrepareFile(dbFile, "f", pzErr);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
@@ -982,6 +992,17 @@ static int provDeleteRows(
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   }
 
+  if( rc==SQLITE_OK ){
+    /* Its storage record goes with its rows, where the file has one. */
+    sqlite3_stmt *pDel = 0;
+    if( sqlite3_prepare_v2(dbFile, "DELETE FROM f." TENANT_USAGE_TABLE
+                           " WHERE customer_id=?1", -1, &pDel, 0)==SQLITE_OK ){
+      sqlite3_bind_text(pDel, 1, pPlan->zCustomer, -1, SQLITE_STATIC);
+      rc = sqlite3_step(pDel);
+      if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    }
+    sqlite3_finalize(pDel);
+  }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
     tenantSetError(pzErr, "cannot delete the rows of customer \"%s\" from "
@@ -1082,6 +1103,14 @@ static void provisionDecommission(sqlite3_context *pCtx, int argc,
   if( rc==SQLITE_OK ){
     rc = provExec(db, &zErr, "DELETE FROM agents WHERE customer=?1", 1,
                   azArg);
+  }
+  if( rc==SQLITE_OK ){
+    rc = provExec(db, &zErr, "DELETE FROM usage_monthly WHERE customer=?1",
+                  1, azArg);
+  }
+  if( rc==SQLITE_OK ){
+    rc = provExec(db, &zErr, "DELETE FROM customer_requests"
+                  " WHERE customer=?1", 1, azArg);
   }
   if( rc==SQLITE_OK ){
     rc = provExec(db, &zErr, "DELETE FROM placements WHERE customer=?1", 1,
@@ -1663,6 +1692,7 @@ static void provisionPolicySet(sqlite3_context *pCtx, int argc,
   };
   const char *zTier = provArgText(argv[0]);
   const char *zSetting = provArgText(argv[1]);
+  const char *zTable = "policy";   /* the catalog table of the setting */
   sqlite3_value *pValue = argv[2];
   int eType = sqlite3_value_numeric_type(pValue);
   char zShow[TENANT_MAX_ID*4+8];
@@ -1736,10 +1766,35 @@ static void provisionPolicySet(sqlite3_context *pCtx, int argc,
                    sizeof(zShow)));
       goto policy_done;
     }
+  }else if( strcmp(zSetting, "upgrade_storage_bytes")==0
+         || strcmp(zSetting, "upgrade_api_calls")==0
+         || strcmp(zSetting, "upgrade_agents")==0 ){
+    /* Upgrade thresholds live in policy_usage (see report.c). */
+    zTable = "policy_usage";
+    if( eType!=SQLITE_NULL && (eType!=SQLITE_INTEGER
+                               || sqlite3_value_int64(pValue)<0) ){
+      tenantSetError(&zErr, "%s \"%s\" is invalid: use a threshold of 0 or "
+          "more, or NULL for no such upgrade trigger", zSetting,
+          provShow((const char*)sqlite3_value_text(pValue), zShow,
+                   sizeof(zShow)));
+      goto policy_done;
+    }
+  }else if( strcmp(zSetting, "dedicated_price_usd")==0 ){
+    zTable = "policy_usage";
+    if( (eType!=SQLITE_INTEGER && eType!=SQLITE_FLOAT)
+     || sqlite3_value_double(pValue)<0.0 ){
+      tenantSetError(&zErr, "dedicated_price_usd \"%s\" is invalid: use the "
+          "monthly price in dollars of one dedicated database, 0 or more",
+          provShow((const char*)sqlite3_value_text(pValue), zShow,
+                   sizeof(zShow)));
+      goto policy_done;
+    }
   }else{
     tenantSetError(&zErr, "unknown policy setting \"%s\": use "
-        "storage_limit_bytes, price_usd, backup_frequency, encrypted or "
-        "audit_retention_years", provShow(zSetting, zShow, sizeof(zShow)));
+        "storage_limit_bytes, price_usd, backup_frequency, encrypted, "
+        "audit_retention_years, upgrade_storage_bytes, upgrade_api_calls, "
+        "upgrade_agents or dedicated_price_usd",
+        provShow(zSetting, zShow, sizeof(zShow)));
     goto policy_done;
   }
 
@@ -1765,8 +1820,8 @@ static void provisionPolicySet(sqlite3_context *pCtx, int argc,
   }
 
   /* zSetting is one of the fixed names checked above, never user text. */
-  zSql = sqlite3_mprintf("UPDATE policy SET \"%w\"=?1 WHERE tier=?2",
-                         zSetting);
+  zSql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\"=?1 WHERE tier=?2",
+                         zTable, zSetting);
   rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
   if( rc==SQLITE_OK ){
     sqlite3_bind_value(pStmt, 1, pValue);
@@ -1819,5 +1874,6 @@ int tenantProvisionRegister(sqlite3 *db){
     rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, eFlags,
         aFunc[i].bUserData ? (void*)aFunc : 0, aFunc[i].xFunc, 0, 0);
   }
+  if( rc==SQLITE_OK ) rc = tenantReportRegister(db);
   return rc;
 }

@@ -77,6 +77,7 @@ struct RowVtab {
   sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;
+  TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only */
 };
 
 /* A cursor owns its inner statement until xClose hands it back. */
@@ -103,9 +104,15 @@ static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
 static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
 static int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);
 static int rowvtabRename(sqlite3_vtab*, const char*);
+static int rowvtabBegin(sqlite3_vtab*);
+static int rowvtabSync(sqlite3_vtab*);
+static int rowvtabEnd(sqlite3_vtab*);
+static int rowvtabSavepoint(sqlite3_vtab*, int);
+static int rowvtabRelease(sqlite3_vtab*, int);
+static int rowvtabRollbackTo(sqlite3_vtab*, int);
 
 static sqlite3_module rowvtabModule = {
-  /* iVersion      */ 0,
+  /* iVersion      */ 2,
   /* xCreate       */ rowvtabCreate,
   /* xConnect      */ rowvtabConnect,
   /* xBestIndex    */ rowvtabBestIndex,
@@ -119,15 +126,15 @@ static sqlite3_module rowvtabModule = {
   /* xColumn       */ rowvtabColumn,
   /* xRowid        */ rowvtabRowid,
   /* xUpdate       */ rowvtabUpdate,
-  /* xBegin        */ 0,
-  /* xSync         */ 0,
-  /* xCommit       */ 0,
-  /* xRollback     */ 0,
+  /* xBegin        */ rowvtabBegin,
+  /* xSync         */ rowvtabSync,
+  /* xCommit       */ rowvtabEnd,
+  /* xRollback     */ rowvtabEnd,
   /* xFindFunction */ 0,
   /* xRename       */ rowvtabRename,
-  /* xSavepoint    */ 0,
-  /* xRelease      */ 0,
-  /* xRollbackTo   */ 0,
+  /* xSavepoint    */ rowvtabSavepoint,
+  /* xRelease      */ rowvtabRelease,
+  /* xRollbackTo   */ rowvtabRollbackTo,
   /* xShadowName   */ 0
 };
 
@@ -211,6 +218,7 @@ static void rowFree(RowVtab *p){
     sqlite3_finalize(p->apUpdate[i]);
   }
   sqlite3_finalize(p->pDelete);
+  tenantQuotaTableClose(p->pQuota);
   for(i=0; i<p->nCol; i++){
     if( p->azCol ) sqlite3_free(p->azCol[i]);
     if( p->azColl ) sqlite3_free(p->azColl[i]);
@@ -494,6 +502,12 @@ static int rowvtabConnect(
 
   rc = rowCheckRowid(p, pzErr);
   if( rc!=SQLITE_OK ) goto connect_failed;
+
+  if( !p->bReadOnly ){
+    rc = tenantQuotaTableOpen(db, pSession, p->zSchema, p->zTable,
+                              &p->pQuota, pzErr);
+    if( rc!=SQLITE_OK ) goto connect_failed;
+  }
 
   rc = sqlite3_declare_vtab(db, zDecl);
   if( rc!=SQLITE_OK ){
@@ -992,6 +1006,44 @@ static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
 }
 
 /*
+** Measure the change in the customer's storage that a write makes and
+** check it against the limit, before the write. eKind is 'I'nsert,
+** 'U'pdate or 'D'elete. Sets *pnDelta for rowQuotaRecord().
+*/
+static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
+                         const char *zCustomer, sqlite3_int64 *pnDelta){
+  sqlite3_int64 nOld = 0;
+  sqlite3_int64 nNew = 0;
+  int rc;
+
+  *pnDelta = 0;
+  if( p->pQuota==0 ) return SQLITE_OK;
+  if( eKind!='I' ){
+    rc = tenantQuotaStoredRowBytes(p->pQuota, argv[0], zCustomer, &nOld);
+    if( rc!=SQLITE_OK ){
+      rowCopyInnerError(p);
+      return rc;
+    }
+  }
+  if( eKind!='D' ){
+    nNew = tenantQuotaRowBytes(p->pQuota, &argv[2], eKind=='I');
+  }
+  rc = tenantQuotaCheck(p->pQuota, zCustomer, nNew-nOld, &p->base.zErrMsg);
+  if( rc==SQLITE_OK ) *pnDelta = nNew-nOld;
+  return rc;
+}
+
+/* Count a write's change once it has succeeded, unless it changed no row
+** (a delete of a missing row, INSERT OR IGNORE that ignored).
+** NOTE: INSERT OR REPLACE does not subtract the row it replaces, so
+** tenant_storage_check() reports the difference. */
+static void rowQuotaRecord(RowVtab *p, sqlite3_int64 nDelta){
+  if( p->pQuota && sqlite3_changes(p->db)>0 ){
+    tenantQuotaRecord(p->pQuota, nDelta);
+  }
+}
+
+/*
 ** Write one row of the bound customer. argc==1: delete argv[0]. argv[0]
 ** NULL: insert. Otherwise update row argv[0] to the values argv[2..].
 */
@@ -1004,6 +1056,7 @@ static int rowvtabUpdate(
   const char *zCustomer = tenantSessionCustomer(p->pSession);
   int eMode = sqlite3_vtab_on_conflict(p->db);
   sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 nDelta = 0;
   int rc;
   int i;
 
@@ -1020,11 +1073,14 @@ static int rowvtabUpdate(
 
   /* Delete. */
   if( argc==1 ){
-    rc = rowWriteStmt(p, 'D', eMode, &pStmt);
+    rc = rowQuotaCheck(p, 'D', argv, zCustomer, &nDelta);
+    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
     sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
-    return rowRunWrite(p, pStmt);
+    rc = rowRunWrite(p, pStmt);
+    if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
+    return rc;
   }
   assert( argc==p->nCol+2 );  /* old rowid, new rowid, then every column */
 
@@ -1050,7 +1106,8 @@ static int rowvtabUpdate(
                      " table \"%s\": leave the rowid out", p->zTable);
       return SQLITE_CONSTRAINT;
     }
-    rc = rowWriteStmt(p, 'I', eMode, &pStmt);
+    rc = rowQuotaCheck(p, 'I', argv, zCustomer, &nDelta);
+    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     for(i=0; i<p->nCol; i++){
       if( i==p->iCustomer ){
@@ -1060,7 +1117,10 @@ static int rowvtabUpdate(
       }
     }
     rc = rowRunWrite(p, pStmt);
-    if( rc==SQLITE_OK ) *pRowid = sqlite3_last_insert_rowid(p->db);
+    if( rc==SQLITE_OK ){
+      rowQuotaRecord(p, nDelta);
+      *pRowid = sqlite3_last_insert_rowid(p->db);
+    }
     return rc;
   }
 
@@ -1071,14 +1131,60 @@ static int rowvtabUpdate(
                    " \"%s\": insert a new row instead", p->zTable);
     return SQLITE_CONSTRAINT;
   }
-  rc = rowWriteStmt(p, 'U', eMode, &pStmt);
+  rc = rowQuotaCheck(p, 'U', argv, zCustomer, &nDelta);
+  if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<p->nCol; i++){
     if( i!=p->iCustomer ) sqlite3_bind_value(pStmt, i+1, argv[2+i]);
   }
   sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
   sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);
-  return rowRunWrite(p, pStmt);
+  rc = rowRunWrite(p, pStmt);
+  if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
+  return rc;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+** The module keeps no transaction state of its own: the inner statements
+** join the connection's transaction. These methods keep the storage total
+** of the customer (quota.c) in step with it, and write it to the file's
+** tenant_usage table in xSync, before the commit.
+*/
+static int rowvtabBegin(sqlite3_vtab *pVtab){
+  (void)pVtab;
+  return SQLITE_OK;
+}
+
+static int rowvtabSync(sqlite3_vtab *pVtab){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota==0 ) return SQLITE_OK;
+  return tenantQuotaSync(p->pQuota, &p->base.zErrMsg);
+}
+
+static int rowvtabEnd(sqlite3_vtab *pVtab){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaEnd(p->pQuota);
+  return SQLITE_OK;
+}
+
+static int rowvtabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaSavepoint(p->pQuota, iSavepoint);
+  return SQLITE_OK;
+}
+
+static int rowvtabRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaRelease(p->pQuota, iSavepoint);
+  return SQLITE_OK;
+}
+
+static int rowvtabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaRollbackTo(p->pQuota, iSavepoint);
+  return SQLITE_OK;
 }
 
 /* ---- xRename ----------------------------------------------------------- */

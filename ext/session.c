@@ -57,6 +57,7 @@ struct TenantSession {
   char **azKnown;                    /*   with no schema may resolve to */
   sqlite3_int64 iAppGeneration;      /* application tables at binding, or */
                                      /*   -1 when the host needs no check */
+  TenantMeter *pMeter;               /* API call count, NULL when off */
   TenantSession *pNext;              /* list of all sessions */
 };
 
@@ -92,13 +93,22 @@ const char *tenantSessionParent(TenantSession *p){
   return p->plan.zParent;
 }
 
+static int tenantSessionTrace(unsigned, void*, void*, void*);
+
+/* The metering trace is off while the extension's own statements run:
+** SQLite formats a copy of the SQL of every nested statement it traces,
+** which costs as much as the rest of the metering together. */
 void tenantSessionEnterInternal(TenantSession *p){
-  p->nInternal++;
+  if( p->nInternal++==0 && p->pMeter ){
+    sqlite3_trace_v2(p->db, 0, 0, 0);
+  }
 }
 
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
-  p->nInternal--;
+  if( --p->nInternal==0 && p->pMeter ){
+    sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
+  }
 }
 
 int tenantSessionLookupTable(TenantSession *p, const char *zTable,
@@ -120,6 +130,8 @@ int tenantSessionLookupTable(TenantSession *p, const char *zTable,
 /* Return p to the unbound state. */
 static void tenantSessionReset(TenantSession *p){
   int i;
+  tenantMeterClose(p->pMeter);
+  p->pMeter = 0;
   for(i=0; i<p->nTable; i++) sqlite3_free(p->aTable[i].zName);
   sqlite3_free(p->aTable);
   p->aTable = 0;
@@ -695,6 +707,29 @@ static void tenantSessionDropTemp(TenantSession *p){
   sqlite3_free(azName);
 }
 
+/* True when file iFile is shared and the session writes a partition in
+** it: its rows are counted in the file's tenant_usage table. */
+static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
+  int i;
+  if( !p->plan.aFile[iFile].bShared ) return 0;
+  for(i=0; i<p->plan.nReach; i++){
+    if( p->plan.aReach[i].iFile==iFile && !p->plan.aReach[i].bReadOnly ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* SQLITE_TRACE_STMT: count each statement the application executes as
+** one API call. Statements the extension runs itself are not counted. */
+static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
+                              void *pSql){
+  TenantSession *p = (TenantSession*)pArg;
+  (void)eType; (void)pStmt; (void)pSql;
+  if( p->nInternal==0 && p->pMeter ) tenantMeterCount(p->pMeter);
+  return 0;
+}
+
 /* Function flags: SQLITE_DIRECTONLY (3.30) keeps a function out of views
 ** and triggers; older hosts rely on the authorizer alone. */
 static int tenantDirectOnly(void){
@@ -774,7 +809,13 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     rc = tenantSessionAttach(p, i, bTenantMain, pzErr);
   }
   p->bBinding = 0;
+  for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+    if( tenantSessionFileIsWritable(p, i) ){
+      rc = tenantQuotaPrepareFile(db, p->azSchema[i], pzErr);
+    }
+  }
   if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, pzErr);
+  if( rc==SQLITE_OK ) rc = tenantMeterOpen(p->plan.zCustomer, &p->pMeter);
 
   if( rc!=SQLITE_OK ){
     /* Undo: drop the temp tables, detach the files, unbind. */
@@ -793,6 +834,9 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   p->nInternal--;
+  if( p->pMeter ){
+    sqlite3_trace_v2(db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
+  }
   sqlite3_log(SQLITE_OK, "tenant: connection bound to customer \"%s\"%s%s",
               p->plan.zCustomer, p->plan.zAgent[0] ? " as agent " : "",
               p->plan.zAgent);

@@ -1,7 +1,7 @@
 /*
 ** Internal interfaces shared by the parts of the sqlite-tenant extension.
 **
-** The extension has five parts, one file each:
+** The extension's parts, one concept per file:
 **   tenant.c     entry point, host checks, registration, error helpers
 **   keys.c       master key loading and per-file key derivation (HKDF-SHA256)
 **   catalog.c    the control database: policy, regions, customers, placements,
@@ -10,6 +10,13 @@
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
 **   session.c    binding a connection to a customer, the authorizer
 **   rowvtab.c    the "tenant_row" isolation virtual table
+**   placeholder.c  the "tenant_hidden" placeholder for unreached tables
+**   vfscodec.c   the SQLCipher-compatible page codec of the VFS
+**   quota.c, quotadisk.c, quotameasure.c
+**                storage accounting and limits: shared files, dedicated
+**                files, recomputation
+**   meter.c      API calls per month, flushed to the catalog
+**   report.c     upgrade candidates, usage and cost reports
 **
 ** Every file but tenant.c starts with SQLITE_EXTENSION_INIT3 after including
 ** this header, so that all of them call SQLite through the host's routines.
@@ -230,5 +237,128 @@ int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
 ** tenant_hidden(<t>)" shadows a raw table the session must not reach, and
 ** every statement that names it fails with "no such table: <t>". */
 int tenantPlaceholderRegister(sqlite3 *db);
+
+/* ---- quota.c: storage accounting and limits ---------------------------- */
+
+/*
+** Storage accounting of one shared table behind an isolation virtual
+** table. Tables of the same file on the same connection share one running
+** total, which is written to the file's tenant_usage table when the
+** transaction commits (xSync), so it commits or rolls back with the rows.
+*/
+typedef struct TenantQuotaTable TenantQuotaTable;
+
+/* Name of the per-file usage table of shared placement files. */
+#define TENANT_USAGE_TABLE "tenant_usage"
+
+/* Create tenant_usage in schema zSchema of db unless it exists. */
+int tenantQuotaPrepareFile(sqlite3 *db, const char *zSchema, char **pzErr);
+
+/* Read the indexes and defaults of zSchema.zTable and start accounting
+** for it on the session's connection. *pp is NULL when metering is off. */
+int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
+                         const char *zSchema, const char *zTable,
+                         TenantQuotaTable **pp, char **pzErr);
+void tenantQuotaTableClose(TenantQuotaTable *p);
+
+/*
+** Estimate the bytes of a row whose column values are apVal[0..nCol-1]:
+** bInsert counts a NULL in a NOT NULL column with a DEFAULT as that
+** default, as the isolation table's insert stores it.
+*/
+sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
+                                  int bInsert);
+
+/* Set *pnByte to the estimate of the stored row pRowid of zCustomer, or 0
+** when there is no such row. */
+int tenantQuotaStoredRowBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
+                              const char *zCustomer, sqlite3_int64 *pnByte);
+
+/*
+** Check, before a write, that a change of nDelta bytes keeps zCustomer
+** within its tier's storage limit. A change that takes the customer past
+** the limit fails with SQLITE_FULL and *pzErr set; a change that does not
+** grow the customer's usage always passes. After the write succeeds,
+** tenantQuotaRecord() counts the change.
+*/
+int tenantQuotaCheck(TenantQuotaTable *p, const char *zCustomer,
+                     sqlite3_int64 nDelta, char **pzErr);
+void tenantQuotaRecord(TenantQuotaTable *p, sqlite3_int64 nDelta);
+
+/* Transaction methods of the isolation table, forwarded. */
+int tenantQuotaSync(TenantQuotaTable *p, char **pzErr);
+void tenantQuotaEnd(TenantQuotaTable *p);               /* commit, rollback */
+void tenantQuotaSavepoint(TenantQuotaTable *p, int iSavepoint);
+void tenantQuotaRelease(TenantQuotaTable *p, int iSavepoint);
+void tenantQuotaRollbackTo(TenantQuotaTable *p, int iSavepoint);
+
+/* ---- quotadisk.c ------------------------------------------------------ */
+
+/*
+** Storage limit of a dedicated placement file opened by the VFS. Open
+** sets *pp to NULL unless zPath is a database or WAL file of a dedicated
+** placement whose tier has a limit. bBinding is true when a session's
+** binding opens the file: only then is the limit read from the catalog,
+** and a later open (a WAL) uses the limit read at the last binding. CheckWrite, called before each
+** xWrite of the real file, returns SQLITE_FULL, and logs the customer,
+** the limit and the usage, when the write grows the placement's databases
+** past the limit.
+*/
+typedef struct TenantQuotaDisk TenantQuotaDisk;
+int tenantQuotaDiskOpen(const char *zPath, int bBinding,
+                        TenantQuotaDisk **pp);
+int tenantQuotaDiskCheckWrite(TenantQuotaDisk *p, sqlite3_file *pReal,
+                              const void *zBuf, int iAmt,
+                              sqlite3_int64 iOfst);
+void tenantQuotaDiskClose(TenantQuotaDisk *p);
+
+/* Build in *pzExpr the SQL expression of the estimate of one stored row of
+** zSchema.zTable (see quota.c), for sum() over the rows. */
+int tenantQuotaRowSql(sqlite3 *db, const char *zSchema, const char *zTable,
+                      char **pzExpr);
+
+/* ---- quotameasure.c --------------------------------------------------- */
+
+/* Storage of one customer: stored (tenant_usage, or the files' size for a
+** dedicated placement) and recomputed from the rows. */
+typedef struct TenantStorage TenantStorage;
+struct TenantStorage {
+  char zDatabase[192];          /* placement database name */
+  int bShared;                  /* rows counted by estimate */
+  sqlite3_int64 nStored;        /* bytes recorded, or the files' size */
+  sqlite3_int64 nActual;        /* bytes recomputed; -1 when not asked */
+};
+
+/* Measure zCustomer; bRecompute also recomputes a shared placement's
+** usage from its rows. pCache keeps the last file open between calls:
+** pass the same pointer (initially NULL) and free it with
+** tenantQuotaMeasureDone(). */
+int tenantQuotaMeasure(const char *zCustomer, int bRecompute,
+                       TenantStorage *pOut, void **ppCache, char **pzErr);
+void tenantQuotaMeasureDone(void *pCache);
+
+/* ---- meter.c: API calls per month ------------------------------------- */
+
+typedef struct TenantMeter TenantMeter;
+
+/* True unless the environment variable TENANT_METER is "off" when the
+** session binds: metering and storage limits then do nothing. */
+int tenantMeterEnabled(void);
+
+/* Start counting the statements of zCustomer. *pp is NULL when off. */
+int tenantMeterOpen(const char *zCustomer, TenantMeter **pp);
+
+/* Count one statement; flushes to the catalog every N statements or T
+** seconds (TENANT_METER_FLUSH_STATEMENTS, TENANT_METER_FLUSH_SECONDS). */
+void tenantMeterCount(TenantMeter *p);
+
+/* Flush what is left and free p. */
+void tenantMeterClose(TenantMeter *p);
+
+/* ---- report.c: upgrade triggers, usage and cost reports ---------------- */
+
+/* Register the report table-valued functions and the functions that
+** record integration and compliance requests. */
+int tenantReportRegister(sqlite3 *db);
 
 #endif /* TENANT_INT_H */

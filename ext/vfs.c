@@ -98,6 +98,7 @@ struct TenantVfsFile {
   TenantStream *pStream;             /* TENANT_CODEC_TEMP */
   unsigned char *aBuf;               /* scratch: one WAL frame */
   int nPage;                         /* page size of the codec */
+  TenantQuotaDisk *pQuota;           /* storage limit (quota.c), or NULL */
 
   /* Rollback journal. */
   sqlite3_int64 iJrnlLast4;          /* offset of the last 4-byte call */
@@ -776,6 +777,8 @@ static void tenantFileRelease(TenantVfsFile *p){
   tenantStreamFree(p->pStream);
   tenantCodecRelease(p->pCodec);
   sqlite3_free(p->aBuf);
+  tenantQuotaDiskClose(p->pQuota);
+  p->pQuota = 0;
   p->pCipher = 0;
   p->pStream = 0;
   p->pCodec = 0;
@@ -810,6 +813,10 @@ static int tenantIoRead(sqlite3_file *pFile, void *zBuf, int iAmt,
 static int tenantIoWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
                          sqlite3_int64 iOfst){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  if( p->pQuota ){
+    int rc = tenantQuotaDiskCheckWrite(p->pQuota, p->pReal, zBuf, iAmt, iOfst);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   switch( p->eCodec ){
     case TENANT_CODEC_DB:      return tenantDbWrite(p, zBuf, iAmt, iOfst);
     case TENANT_CODEC_JOURNAL: return tenantJrnlWrite(p, zBuf, iAmt, iOfst);
@@ -821,6 +828,10 @@ static int tenantIoWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
 
 static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  if( p->pQuota ){
+    int rc = tenantQuotaDiskCheckWrite(p->pQuota, p->pReal, 0, 0, size);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   if( p->eCodec==TENANT_CODEC_WAL ){
     int rc = tenantWalFlush(p);
     if( rc!=SQLITE_OK ) return rc;
@@ -1078,6 +1089,8 @@ static int tenantOpenCodecState(TenantVfsFile *p){
 
 /* ---- VFS methods ------------------------------------------------------ */
 
+static __thread int tenantVfsBinding;  /* defined with the binding calls */
+
 static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
                          sqlite3_file *pFile, int flags, int *pOutFlags){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
@@ -1139,6 +1152,10 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
   }
   if( rc==SQLITE_OK && p->eCodec!=TENANT_CODEC_OFF ){
     rc = tenantOpenCodecState(p);
+  }
+  if( rc==SQLITE_OK && zRealName && p->eKind==TENANT_FILE_PHYSICAL
+   && (flags & (SQLITE_OPEN_MAIN_DB|SQLITE_OPEN_WAL)) ){
+    rc = tenantQuotaDiskOpen(zRealName, tenantVfsBinding>0, &p->pQuota);
   }
   if( rc!=SQLITE_OK ){
     p->pReal->pMethods->xClose(p->pReal);

@@ -754,7 +754,9 @@ static void testPolicySet(void){
   tap_is_str(tap_exec_error(db,
       "SELECT tenant_policy_set('opal','colour','red')"),
       "tenant: unknown policy setting \"colour\": use storage_limit_bytes, "
-      "price_usd, backup_frequency, encrypted or audit_retention_years",
+      "price_usd, backup_frequency, encrypted, audit_retention_years, "
+      "upgrade_storage_bytes, upgrade_api_calls, upgrade_agents or "
+      "dedicated_price_usd",
       "policy: unknown setting");
   tap_is_str(tap_exec_error(db,
       "SELECT tenant_policy_set('opal','price_usd','cheap')"),
@@ -833,7 +835,7 @@ static void testDecommission(void){
 static void testAdminList(void){
   int n = 0;
   while( azAdmin[n] ) n++;
-  tap_is_int(n, 7, "admin: seven administrative functions");
+  tap_is_int(n, 13, "admin: thirteen administrative functions");
   tap_is_str(azAdmin[1], "tenant_provision", "admin: list names them");
 }
 

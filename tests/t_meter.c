@@ -1,0 +1,179 @@
+/*
+** Tests of API call metering: statements counted per session, flushed to
+** the catalog every N statements, after T seconds and at close; the
+** extension's own statements not counted; TENANT_METER=off; what a crash
+** loses.
+**
+** The flush interval is TENANT_METER_FLUSH_STATEMENTS=5 here, read when a
+** session binds. A case that must crash runs this program again with the
+** worker argument "crash".
+*/
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static sqlite3 *openSession(const char *zCustomer){
+  sqlite3 *db = 0;
+  char zUri[256];
+  snprintf(zUri, sizeof(zUri), "file:%s?vfs=tenant", zCustomer);
+  if( sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
+                      |SQLITE_OPEN_URI, 0)!=SQLITE_OK ){
+    tap_diag("cannot open a session on %s: %s", zCustomer,
+             sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return 0;
+  }
+  return db;
+}
+
+/* API calls of zCustomer this month in the catalog, as text. */
+static const char *callsOf(sqlite3 *dbAdmin, const char *zCustomer){
+  char zSql[256];
+  snprintf(zSql, sizeof(zSql), "SELECT api_calls_month FROM "
+           "tenant_usage_report WHERE customer='%s'", zCustomer);
+  return tap_query_text(dbAdmin, zSql);
+}
+
+/* Run n statements in a session. */
+static void runStatements(sqlite3 *db, int n){
+  int i;
+  for(i=0; i<n; i++) sqlite3_exec(db, "SELECT 1", 0, 0, 0);
+}
+
+/* Worker "crash C": 7 statements, then a crash without closing. */
+static int workerMain(char **argv){
+  sqlite3 *dbLoad = 0;
+  sqlite3 *db;
+  tap_open(&dbLoad);
+  db = openSession(argv[2]);
+  if( db==0 ) return 2;
+  runStatements(db, 7);
+  abort();
+}
+
+/* 1. The fleet. */
+static void testSetup(sqlite3 *dbAdmin){
+  static const char *const azSetup[] = {
+    "SELECT tenant_policy_set('sapphire','encrypted',0)",
+    "SELECT tenant_policy_set('opal','encrypted',0)",
+    "SELECT tenant_policy_set('onyx','encrypted',0)",
+    "SELECT tenant_provision('S','sapphire','us-west1')",
+    "SELECT tenant_provision('X','onyx','us-west1','S')",
+    "SELECT tenant_provision('Y','onyx','us-west1','S')",
+    "SELECT tenant_provision('Z','onyx','us-west1','S')",
+    "SELECT tenant_add_agent('X','a1')",
+    "SELECT tenant_add_agent('X','a2')",
+    "SELECT tenant_add_agent('X','a3')",
+    0
+  };
+  int i;
+  for(i=0; azSetup[i]; i++){
+    const char *zErr = tap_exec_error(dbAdmin, azSetup[i]);
+    if( !tap_ok(zErr==0, "setup: %s", azSetup[i]) ) tap_diag("%s", zErr);
+  }
+}
+
+/* 2. Flushes every 5 statements and at close; internal statements of the
+** isolation tables are not counted. */
+static void testCount(sqlite3 *dbAdmin){
+  sqlite3 *db = openSession("X");
+  tap_is_str(callsOf(dbAdmin, "X"), "0", "count: nothing before statements");
+  runStatements(db, 4);
+  tap_is_str(callsOf(dbAdmin, "X"), "0", "count: 4 statements still pending");
+  runStatements(db, 1);
+  tap_is_str(callsOf(dbAdmin, "X"), "5", "count: flushed at the 5th");
+
+  /* Each write through an isolation table runs inner statements. */
+  tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+         " VALUES('m1', 'x')")==0, "count: insert through isolation table");
+  tap_ok(tap_exec_error(db, "SELECT * FROM basic_communications")==0,
+         "count: select through isolation table");
+  runStatements(db, 3);
+  tap_is_str(callsOf(dbAdmin, "X"), "10",
+             "count: one call per statement, inner statements not counted");
+  runStatements(db, 2);
+  sqlite3_close(db);
+  tap_is_str(callsOf(dbAdmin, "X"), "12", "count: close flushes the rest");
+  tap_is_str(tap_query_text(dbAdmin, "SELECT agents FROM tenant_usage_report"
+             " WHERE customer='X'"), "3", "count: agents of X");
+  tap_is_str(tap_query_text(dbAdmin, "SELECT count(*) FROM tenant_usage_report"
+             " WHERE api_calls_month>0"), "1", "count: only X has calls");
+}
+
+/* 3. A flush after TENANT_METER_FLUSH_SECONDS, at the next statement. */
+static void testSeconds(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  setenv("TENANT_METER_FLUSH_SECONDS", "1", 1);
+  db = openSession("Y");
+  unsetenv("TENANT_METER_FLUSH_SECONDS");
+  runStatements(db, 1);
+  tap_is_str(callsOf(dbAdmin, "Y"), "0", "seconds: first call pending");
+  sleep(2);
+  runStatements(db, 1);
+  tap_is_str(callsOf(dbAdmin, "Y"), "2", "seconds: flushed after 1 second");
+  sqlite3_close(db);
+}
+
+/* 4. TENANT_METER=off counts nothing and accounts no storage. */
+static void testOff(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  setenv("TENANT_METER", "off", 1);
+  db = openSession("Z");
+  unsetenv("TENANT_METER");
+  runStatements(db, 6);
+  tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+         " VALUES('o1', 'off')")==0, "off: insert");
+  sqlite3_close(db);
+  tap_is_str(callsOf(dbAdmin, "Z"), "0", "off: no calls counted");
+  tap_is_str(tap_query_text(dbAdmin, "SELECT stored_bytes||'|'||difference"
+             " FROM tenant_storage_check('Z')"), "0|-64",
+             "off: storage not accounted, and the check shows it");
+}
+
+/* 5. A crash loses only the calls not yet flushed: 2 of 7. */
+static void testCrash(sqlite3 *dbAdmin){
+  pid_t pid = fork();
+  int status = 0;
+  if( pid==0 ){
+    execl("/proc/self/exe", "t_meter", "crash", "Y", (char*)0);
+    _exit(127);
+  }
+  waitpid(pid, &status, 0);
+  tap_ok(WIFSIGNALED(status), "crash: worker died without closing");
+  tap_is_str(callsOf(dbAdmin, "Y"), "7", "crash: 5 of its 7 calls kept");
+}
+
+/* 6. Bound sessions reach no metering data. */
+static void testDenied(void){
+  sqlite3 *db = openSession("X");
+  tap_is_str(tap_exec_error(db, "SELECT * FROM tenant_usage_report"),
+             "tenant: tenant_usage_report is administrative and not "
+             "available on a connection bound to a customer: query it from "
+             "an unbound connection", "denied: tenant_usage_report");
+  tap_is_str(tap_exec_error(db, "SELECT * FROM usage_monthly"),
+             "no such table: usage_monthly", "denied: usage_monthly");
+  sqlite3_close(db);
+}
+
+int main(int argc, char **argv){
+  sqlite3 *dbAdmin = 0;
+
+  if( argc>2 && strcmp(argv[1], "crash")==0 ) return workerMain(argv);
+  setenv("TENANT_METER_FLUSH_STATEMENTS", "5", 1);
+  tap_fresh_root("meter");
+  tap_open(&dbAdmin);
+  testSetup(dbAdmin);
+  testCount(dbAdmin);
+  testSeconds(dbAdmin);
+  testOff(dbAdmin);
+  testCrash(dbAdmin);
+  testDenied();
+  sqlite3_close(dbAdmin);
+  tap_done();
+  return 0;
+}
