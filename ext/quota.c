@@ -90,6 +90,7 @@ struct TenantQuotaTable {
   sqlite3_int64 *aDefault;      /* bytes of the DEFAULT, -1 when none */
   sqlite3_int64 nFixed;         /* row and index overhead */
   int iCustomer;                /* the customer_id column */
+  int iParent;                  /* sapphire_parent_id, or -1 */
   char *zTable;
   sqlite3_stmt *pOld;           /* estimate of one stored row */
 };
@@ -193,6 +194,9 @@ sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
     if( i==p->iCustomer ){
       /* The isolation table stamps the bound customer on every row. */
       nVal = (sqlite3_int64)strlen(tenantSessionCustomer(p->pFile->pSession));
+    }else if( i==p->iParent && sqlite3_value_type(apVal[i])==SQLITE_NULL ){
+      /* ... and the customer's parent where the row names none. */
+      nVal = (sqlite3_int64)strlen(tenantSessionParent(p->pFile->pSession));
     }else if( bInsert && p->aDefault[i]>=0
      && sqlite3_value_type(apVal[i])==SQLITE_NULL ){
       nVal = p->aDefault[i];
@@ -524,6 +528,7 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
   char *zSql = 0;
   const char *zRowid = 0;
   int iCustomer = -1;
+  int iParent = -1;
   int rc;
   int i, j;
 
@@ -564,6 +569,7 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
   for(i=0; rc==SQLITE_OK && i<shape.nCol; i++){
     p->aDefault[i] = -1;
     if( sqlite3_stricmp(shape.azCol[i], "customer_id")==0 ) iCustomer = i;
+    if( sqlite3_stricmp(shape.azCol[i], "sapphire_parent_id")==0 ) iParent = i;
     if( shape.azDefault[i] ){
       sqlite3_stmt *pStmt = 0;
       zSql = sqlite3_mprintf("SELECT length(CAST((%s) AS BLOB))",
@@ -592,6 +598,7 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
     }
   }
   p->iCustomer = iCustomer;
+  p->iParent = iParent;
   if( rc==SQLITE_OK && (zRowid==0 || iCustomer<0) ){
     tenantSetError(pzErr, "table \"%s\" has no reachable rowid or no "
         "customer_id column, so its storage cannot be counted", zTable);

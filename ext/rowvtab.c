@@ -72,6 +72,7 @@ struct RowVtab {
   int *aiKey;                 /* primary key columns in key order */
   int nKey;                   /* entries in aiKey, 0 when no PRIMARY KEY */
   int iCustomer;              /* index of the customer_id column */
+  int iParent;                /* sapphire_parent_id, -1 when absent */
   RowCachedStmt aCache[ROW_CACHE_SIZE];
   int iEvict;                 /* next cache slot to reuse when all are full */
   sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
@@ -493,6 +494,7 @@ static int rowvtabConnect(
   if( rc!=SQLITE_OK ) goto connect_failed;
 
   p->iCustomer = rowFindColumn(p, "customer_id");
+  p->iParent = rowFindColumn(p, "sapphire_parent_id");
   if( p->iCustomer<0 ){
     tenantSetError(pzErr, "table \"%s\" has no customer_id column, so its"
                    " rows cannot be isolated: add the column", p->zTable);
@@ -1054,6 +1056,7 @@ static int rowvtabUpdate(
 ){
   RowVtab *p = (RowVtab*)pVtab;
   const char *zCustomer = tenantSessionCustomer(p->pSession);
+  const char *zParent = tenantSessionParent(p->pSession);
   int eMode = sqlite3_vtab_on_conflict(p->db);
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 nDelta = 0;
@@ -1099,6 +1102,18 @@ static int rowvtabUpdate(
     return SQLITE_CONSTRAINT;
   }
 
+  /* sapphire_parent_id names the customer's parent: a row may leave it
+  ** NULL to have it stamped, and may not name another Sapphire. */
+  if( p->iParent>=0
+   && sqlite3_value_type(argv[2+p->iParent])!=SQLITE_NULL
+   && !rowIsCustomer(argv[2+p->iParent], zParent) ){
+    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iParent]);
+    tenantSetError(&p->base.zErrMsg, "sapphire_parent_id \"%s\" is not the"
+                   " parent of customer \"%s\": leave it out or set it to"
+                   " \"%s\"", zGiven ? zGiven : "", zCustomer, zParent);
+    return SQLITE_CONSTRAINT;
+  }
+
   /* Insert. */
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
@@ -1112,6 +1127,9 @@ static int rowvtabUpdate(
     for(i=0; i<p->nCol; i++){
       if( i==p->iCustomer ){
         sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
+      }else if( i==p->iParent
+             && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
+        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
       }else{
         sqlite3_bind_value(pStmt, i+1, argv[2+i]);
       }
@@ -1135,7 +1153,12 @@ static int rowvtabUpdate(
   if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<p->nCol; i++){
-    if( i!=p->iCustomer ) sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+    if( i==p->iCustomer ) continue;
+    if( i==p->iParent && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
+      sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+    }
   }
   sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
   sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);

@@ -111,7 +111,7 @@ static void testCandidates(sqlite3 *dbAdmin){
       "SELECT tenant_require_compliance('o3','SOC2');")==0,
       "candidates: thresholds, agents and requests set");
 
-  /* x1: one row of 66 bytes and 6 statements. */
+  /* x1: one row of 68 bytes (its parent "s1" stamped) and 6 statements. */
   db = openSession("x1");
   tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
          " VALUES('c1', 'abc')")==0, "candidates: x1 writes a row");
@@ -126,7 +126,7 @@ static void testCandidates(sqlite3 *dbAdmin){
       "o2:opal>sapphire:compliance:SOC2,HIPAA:HIPAA,SOX "
       "x1:onyx>opal:agents:3:2 "
       "x1:onyx>opal:api_calls_month:6:3 "
-      "x1:onyx>opal:storage_bytes:66:50",
+      "x1:onyx>opal:storage_bytes:68:50",
       "candidates: every trigger that fired, with value and threshold");
 
   tap_ok(tap_exec_error(dbAdmin,
@@ -145,7 +145,7 @@ static void testUsage(sqlite3 *dbAdmin){
       "storage_bytes||':'||limit_bytes||':'||percent_used||':'||"
       "api_calls_month||':'||agents||':'||alert FROM tenant_usage_report"
       " WHERE customer='x1'"),
-      "onyx:d1-onyx-shared-us-west1-1:66:80:82.5:6:3:storage above 80%",
+      "onyx:d1-onyx-shared-us-west1-1:68:80:85.0:6:3:storage above 80%",
       "usage: x1 row with the storage alert");
   tap_is_str(tap_query_text(dbAdmin, "SELECT alert FROM tenant_usage_report"
       " WHERE customer='o2'"), "upgrade to sapphire: compliance",

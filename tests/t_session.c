@@ -202,6 +202,19 @@ static void testRows(void){
          "basic_communications"), "x2-a", "rows: X2 sees only its row");
   tap_is_str(tap_query_text(dbX2, "SELECT count(*) FROM "
          "basic_communications"), "1", "rows: X2 counts only its row");
+  tap_is_str(tap_query_text(dbX1, "SELECT group_concat(sapphire_parent_id) "
+         "FROM basic_communications"), "S1,S1",
+         "rows: inserts stamped with the parent");
+  tap_is_str(tap_exec_error(dbX1, "INSERT INTO basic_communications(id,"
+         "sapphire_parent_id,data) VALUES('p','S2','x')"),
+         "tenant: sapphire_parent_id \"S2\" is not the parent of customer "
+         "\"X1\": leave it out or set it to \"S1\"",
+         "rows: another parent rejected");
+  tap_is_str(tap_exec_error(dbX1, "UPDATE basic_communications SET "
+         "sapphire_parent_id='S2'"),
+         "tenant: sapphire_parent_id \"S2\" is not the parent of customer "
+         "\"X1\": leave it out or set it to \"S1\"",
+         "rows: parent cannot be changed");
 
   tap_ok(tap_exec_error(dbX1, "CREATE TEMP VIEW v AS SELECT data FROM "
          "basic_communications")==0, "rows: X1 creates a temp view");
