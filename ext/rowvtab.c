@@ -16,70 +16,32 @@
 **      WHERE customer_id=?1 AND <pushed constraints> [ORDER BY ...]
 **
 ** with ?1 bound to the customer read from the session when the scan starts.
-** Each write is stamped with the bound customer and carries
+** Each write (rowwrite.c) is stamped with the bound customer and carries
 ** "customer_id=?" in its WHERE clause, so a session never reads or changes a
 ** row of another customer. Inner statements join the connection's
-** transaction, so the module needs no transaction methods.
+** transaction; the module's transaction and savepoint methods only keep
+** the customer's storage total (quota.c) in step with it.
 **
 ** LIMITATIONS: the real table must be a rowid table with a customer_id
 ** column. Renaming the virtual table is rejected. UPSERT is rejected by
 ** SQLite itself for every virtual table. Inside an explicit transaction, an
 ** UPDATE of several rows that fails part way keeps the rows it changed
-** before the failing one on SQLite 3.40. The host opens no statement
-** journal for a virtual table UPDATE, and the module has no savepoint
-** methods. An INSERT is undone whole: its inner INSERT ... SELECT
-** opens a statement journal in the real file.
+** before the failing one on SQLite 3.40, because the host opens no
+** statement journal for a virtual table UPDATE and the module's savepoint
+** methods do not roll back data. An INSERT is undone whole: its inner
+** INSERT ... SELECT opens a statement journal in the real file.
 */
 #include "tenant_int.h"
+#include "rowvtab.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
 #include <string.h>
 
-/* Inner scan statements kept per virtual table, keyed by idxStr. */
-#define ROW_CACHE_SIZE 8
-
 /* Estimated rows of one customer in a table: the planner's full scan. */
 #define ROW_FULL_SCAN_ROWS 1000000.0
 
-typedef struct RowCachedStmt RowCachedStmt;
-typedef struct RowVtab RowVtab;
 typedef struct RowCursor RowCursor;
-
-/* One prepared inner scan that no cursor is using now. */
-struct RowCachedStmt {
-  char *zIdx;                 /* idxStr the statement was built from */
-  sqlite3_stmt *pStmt;        /* NULL when the slot is empty */
-};
-
-/*
-** One isolation virtual table. Column i of the virtual table is column i of
-** the real table. The write statements are prepared on first use.
-*/
-struct RowVtab {
-  sqlite3_vtab base;          /* base class: must be first */
-  sqlite3 *db;                /* the session's connection */
-  TenantSession *pSession;    /* session the module was registered with */
-  char *zTable;               /* table name, without quotes */
-  char *zSchema;              /* secret schema name of the real table */
-  char *zPartition;           /* partition that contains the real table */
-  int bReadOnly;              /* the session may not write this partition */
-  const char *zRowid;         /* rowid alias not taken by a real column */
-  int nCol;                   /* columns of the real table */
-  char **azCol;               /* column names */
-  char **azColl;              /* collation of each column, NULL for BINARY */
-  char **azDflt;              /* DEFAULT of each NOT NULL column, or NULL */
-  int *aiKey;                 /* primary key columns in key order */
-  int nKey;                   /* entries in aiKey, 0 when no PRIMARY KEY */
-  int iCustomer;              /* index of the customer_id column */
-  int iParent;                /* sapphire_parent_id, -1 when absent */
-  RowCachedStmt aCache[ROW_CACHE_SIZE];
-  int iEvict;                 /* next cache slot to reuse when all are full */
-  sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
-  sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
-  sqlite3_stmt *pDelete;
-  TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only */
-};
 
 /* A cursor owns its inner statement until xClose hands it back. */
 struct RowCursor {
@@ -103,14 +65,7 @@ static int rowvtabNext(sqlite3_vtab_cursor*);
 static int rowvtabEof(sqlite3_vtab_cursor*);
 static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
 static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
-static int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);
 static int rowvtabRename(sqlite3_vtab*, const char*);
-static int rowvtabBegin(sqlite3_vtab*);
-static int rowvtabSync(sqlite3_vtab*);
-static int rowvtabEnd(sqlite3_vtab*);
-static int rowvtabSavepoint(sqlite3_vtab*, int);
-static int rowvtabRelease(sqlite3_vtab*, int);
-static int rowvtabRollbackTo(sqlite3_vtab*, int);
 
 static sqlite3_module rowvtabModule = {
   /* iVersion      */ 2,
@@ -145,7 +100,7 @@ static sqlite3_module rowvtabModule = {
 ** Prepare zSql on the session's connection. The authorizer lets the
 ** statement reach the secret schema only inside the internal bracket.
 */
-static int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt){
+int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt){
   int rc;
   tenantSessionEnterInternal(p->pSession);
   rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
@@ -154,7 +109,7 @@ static int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt){
 }
 
 /* Step an inner statement, which sqlite3_step() may re-prepare. */
-static int rowStep(RowVtab *p, sqlite3_stmt *pStmt){
+int rowStep(RowVtab *p, sqlite3_stmt *pStmt){
   int rc;
   tenantSessionEnterInternal(p->pSession);
   rc = sqlite3_step(pStmt);
@@ -163,7 +118,7 @@ static int rowStep(RowVtab *p, sqlite3_stmt *pStmt){
 }
 
 /* Copy the connection's current error message to the virtual table. */
-static void rowCopyInnerError(RowVtab *p){
+void rowCopyInnerError(RowVtab *p){
   sqlite3_free(p->base.zErrMsg);
   p->base.zErrMsg = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
 }
@@ -413,24 +368,6 @@ static int rowCheckRowid(RowVtab *p, char **pzErr){
     return SQLITE_ERROR;
   }
   return SQLITE_OK;
-}
-
-/* SQL keyword of a conflict mode from sqlite3_vtab_on_conflict(). */
-static const char *rowConflictKeyword(int eMode){
-  /* ROLLBACK and FAIL run as ABORT: the inner statement undoes its own row
-  ** and the outer statement applies its mode to the SQLITE_CONSTRAINT
-  ** that xUpdate returns. A nested statement must not end the transaction. */
-  switch( eMode ){
-    case SQLITE_IGNORE:  return "IGNORE";
-    case SQLITE_REPLACE: return "REPLACE";
-    default:             return "ABORT";
-  }
-}
-
-/* Map a conflict mode onto a slot of apInsert/apUpdate. */
-static int rowConflictSlot(int eMode){
-  if( eMode==SQLITE_IGNORE || eMode==SQLITE_REPLACE ) return eMode;
-  return SQLITE_ABORT;
 }
 
 /* ---- xCreate, xConnect ------------------------------------------------- */
@@ -900,313 +837,6 @@ static int rowvtabRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid){
   RowCursor *pCur = (RowCursor*)pCursor;
   assert( pCur->bEof==0 );
   *pRowid = sqlite3_column_int64(pCur->pStmt, 0);
-  return SQLITE_OK;
-}
-
-/* ---- xUpdate ----------------------------------------------------------- */
-
-/*
-** Prepare the write statement of one kind ('I'nsert, 'U'pdate, 'D'elete)
-** on first use. Insert binds the columns to ?1..?nCol. Update binds the
-** columns to ?1..?nCol (customer_id is bound but not assigned), the rowid
-** to ?nCol+1 and the customer to ?nCol+2. Delete binds the rowid to ?1 and
-** the customer to ?2.
-*/
-static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
-                        sqlite3_stmt **ppStmt){
-  sqlite3_stmt **pp;
-  char *zSql = 0;
-  char *zList = sqlite3_mprintf("%s", "");
-  int rc;
-  int i;
-
-  if( eKind=='I' ) pp = &p->apInsert[rowConflictSlot(eMode)];
-  else if( eKind=='U' ) pp = &p->apUpdate[rowConflictSlot(eMode)];
-  else pp = &p->pDelete;
-  if( *pp ){
-    sqlite3_free(zList);
-    *ppStmt = *pp;
-    return SQLITE_OK;
-  }
-
-  if( eKind=='I' ){
-    char *zValues = sqlite3_mprintf("%s", "");
-    for(i=0; zList && zValues && i<p->nCol; i++){
-      zList = sqlite3_mprintf("%z%s\"%w\"", zList, i ? ", " : "", p->azCol[i]);
-      if( p->azDflt[i] ){
-        zValues = sqlite3_mprintf("%z%scoalesce(?%d, %s)", zValues,
-                                  i ? ", " : "", i+1, p->azDflt[i]);
-      }else{
-        zValues = sqlite3_mprintf("%z%s?%d", zValues, i ? ", " : "", i+1);
-      }
-    }
-    if( zList && zValues ){
-      zSql = sqlite3_mprintf("INSERT OR %s INTO \"%w\".\"%w\"(%s) SELECT %s",
-                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
-                             zList, zValues);
-    }
-    sqlite3_free(zValues);
-  }else if( eKind=='U' ){
-    int bFirst = 1;
-    for(i=0; zList && i<p->nCol; i++){
-      if( i==p->iCustomer ) continue;
-      zList = sqlite3_mprintf("%z%s\"%w\"=?%d", zList, bFirst ? "" : ", ",
-                              p->azCol[i], i+1);
-      bFirst = 0;
-    }
-    if( zList && bFirst ){
-      /* Only customer_id: nothing to assign, so assign it to itself. */
-      zList = sqlite3_mprintf("%z\"%w\"=\"%w\"", zList,
-                              p->azCol[p->iCustomer], p->azCol[p->iCustomer]);
-    }
-    if( zList ){
-      zSql = sqlite3_mprintf("UPDATE OR %s \"%w\".\"%w\" SET %s"
-                             " WHERE %s=?%d AND \"%w\"=?%d",
-                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
-                             zList, p->zRowid, p->nCol+1,
-                             p->azCol[p->iCustomer], p->nCol+2);
-    }
-  }else{
-    zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w\" WHERE %s=?1 AND"
-                           " \"%w\"=?2", p->zSchema, p->zTable, p->zRowid,
-                           p->azCol[p->iCustomer]);
-  }
-  sqlite3_free(zList);
-  if( zSql==0 ) return SQLITE_NOMEM;
-
-  rc = rowPrepare(p, zSql, pp);
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ){
-    rowCopyInnerError(p);
-    *pp = 0;
-    return rc;
-  }
-  *ppStmt = *pp;
-  return SQLITE_OK;
-}
-
-/* Run a bound write statement, reset it and copy any error text. */
-static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
-  int rc = rowStep(p, pStmt);
-  if( rc==SQLITE_DONE ){
-    sqlite3_reset(pStmt);
-    sqlite3_clear_bindings(pStmt);
-    return SQLITE_OK;
-  }
-  rc = sqlite3_reset(pStmt);
-  rowCopyInnerError(p);
-  sqlite3_clear_bindings(pStmt);
-  return rc==SQLITE_OK ? SQLITE_ERROR : rc;
-}
-
-/* True when v is the text zCustomer exactly. */
-static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
-  const unsigned char *z;
-  if( sqlite3_value_type(v)!=SQLITE_TEXT ) return 0;
-  z = sqlite3_value_text(v);
-  return z && strcmp((const char*)z, zCustomer)==0;
-}
-
-/*
-** Measure the change in the customer's storage that a write makes and
-** check it against the limit, before the write. eKind is 'I'nsert,
-** 'U'pdate or 'D'elete. Sets *pnDelta for rowQuotaRecord().
-*/
-static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
-                         const char *zCustomer, sqlite3_int64 *pnDelta){
-  sqlite3_int64 nOld = 0;
-  sqlite3_int64 nNew = 0;
-  int rc;
-
-  *pnDelta = 0;
-  if( p->pQuota==0 ) return SQLITE_OK;
-  if( eKind!='I' ){
-    rc = tenantQuotaStoredRowBytes(p->pQuota, argv[0], zCustomer, &nOld);
-    if( rc!=SQLITE_OK ){
-      rowCopyInnerError(p);
-      return rc;
-    }
-  }
-  if( eKind!='D' ){
-    nNew = tenantQuotaRowBytes(p->pQuota, &argv[2], eKind=='I');
-  }
-  rc = tenantQuotaCheck(p->pQuota, zCustomer, nNew-nOld, &p->base.zErrMsg);
-  if( rc==SQLITE_OK ) *pnDelta = nNew-nOld;
-  return rc;
-}
-
-/* Count a write's change once it has succeeded, unless it changed no row
-** (a delete of a missing row, INSERT OR IGNORE that ignored).
-** NOTE: INSERT OR REPLACE does not subtract the row it replaces, so
-** tenant_storage_check() reports the difference. */
-static void rowQuotaRecord(RowVtab *p, sqlite3_int64 nDelta){
-  if( p->pQuota && sqlite3_changes(p->db)>0 ){
-    tenantQuotaRecord(p->pQuota, nDelta);
-  }
-}
-
-/*
-** Write one row of the bound customer. argc==1: delete argv[0]. argv[0]
-** NULL: insert. Otherwise update row argv[0] to the values argv[2..].
-*/
-static int rowvtabUpdate(
-  sqlite3_vtab *pVtab,
-  int argc, sqlite3_value **argv,
-  sqlite_int64 *pRowid
-){
-  RowVtab *p = (RowVtab*)pVtab;
-  const char *zCustomer = tenantSessionCustomer(p->pSession);
-  const char *zParent = tenantSessionParent(p->pSession);
-  int eMode = sqlite3_vtab_on_conflict(p->db);
-  sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 nDelta = 0;
-  int rc;
-  int i;
-
-  if( zCustomer==0 || zCustomer[0]==0 ){
-    tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be written without"
-                   " a bound customer: bind the connection first", p->zTable);
-    return SQLITE_ERROR;
-  }
-  if( p->bReadOnly ){
-    tenantSetError(&p->base.zErrMsg, "partition \"%s\" is read-only for"
-                   " customer \"%s\"", p->zPartition, zCustomer);
-    return SQLITE_READONLY;
-  }
-
-  /* Delete. */
-  if( argc==1 ){
-    rc = rowQuotaCheck(p, 'D', argv, zCustomer, &nDelta);
-    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
-    if( rc!=SQLITE_OK ) return rc;
-    sqlite3_bind_value(pStmt, 1, argv[0]);
-    sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
-    rc = rowRunWrite(p, pStmt);
-    if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
-    return rc;
-  }
-  assert( argc==p->nCol+2 );  /* old rowid, new rowid, then every column */
-
-  /* The customer_id of a new or changed row must be the bound customer. A
-  ** new row may leave it NULL to have it stamped. */
-  if( !rowIsCustomer(argv[2+p->iCustomer], zCustomer)
-   && (sqlite3_value_type(argv[0])!=SQLITE_NULL
-       || sqlite3_value_type(argv[2+p->iCustomer])!=SQLITE_NULL) ){
-    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iCustomer]);
-    sqlite3_log(SQLITE_AUTH, "tenant: customer \"%s\" tried to write"
-                " customer_id \"%s\" into table \"%s\"", zCustomer,
-                zGiven ? zGiven : "NULL", p->zTable);
-    tenantSetError(&p->base.zErrMsg, "customer_id \"%s\" is not the bound"
-                   " customer \"%s\": leave customer_id out or set it to"
-                   " \"%s\"", zGiven ? zGiven : "NULL", zCustomer, zCustomer);
-    return SQLITE_CONSTRAINT;
-  }
-
-  /* sapphire_parent_id names the customer's parent: a row may leave it
-  ** NULL to have it stamped, and may not name another Sapphire. */
-  if( p->iParent>=0
-   && sqlite3_value_type(argv[2+p->iParent])!=SQLITE_NULL
-   && !rowIsCustomer(argv[2+p->iParent], zParent) ){
-    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iParent]);
-    tenantSetError(&p->base.zErrMsg, "sapphire_parent_id \"%s\" is not the"
-                   " parent of customer \"%s\": leave it out or set it to"
-                   " \"%s\"", zGiven ? zGiven : "", zCustomer, zParent);
-    return SQLITE_CONSTRAINT;
-  }
-
-  /* Insert. */
-  if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
-    if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
-      tenantSetError(&p->base.zErrMsg, "rowid cannot be set on an insert into"
-                     " table \"%s\": leave the rowid out", p->zTable);
-      return SQLITE_CONSTRAINT;
-    }
-    rc = rowQuotaCheck(p, 'I', argv, zCustomer, &nDelta);
-    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
-    if( rc!=SQLITE_OK ) return rc;
-    for(i=0; i<p->nCol; i++){
-      if( i==p->iCustomer ){
-        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
-      }else if( i==p->iParent
-             && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
-        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
-      }else{
-        sqlite3_bind_value(pStmt, i+1, argv[2+i]);
-      }
-    }
-    rc = rowRunWrite(p, pStmt);
-    if( rc==SQLITE_OK ){
-      rowQuotaRecord(p, nDelta);
-      *pRowid = sqlite3_last_insert_rowid(p->db);
-    }
-    return rc;
-  }
-
-  /* Update. */
-  if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
-   || sqlite3_value_int64(argv[0])!=sqlite3_value_int64(argv[1]) ){
-    tenantSetError(&p->base.zErrMsg, "rowid cannot be changed in table"
-                   " \"%s\": insert a new row instead", p->zTable);
-    return SQLITE_CONSTRAINT;
-  }
-  rc = rowQuotaCheck(p, 'U', argv, zCustomer, &nDelta);
-  if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
-  if( rc!=SQLITE_OK ) return rc;
-  for(i=0; i<p->nCol; i++){
-    if( i==p->iCustomer ) continue;
-    if( i==p->iParent && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
-      sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
-    }else{
-      sqlite3_bind_value(pStmt, i+1, argv[2+i]);
-    }
-  }
-  sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
-  sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);
-  rc = rowRunWrite(p, pStmt);
-  if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
-  return rc;
-}
-
-/* ---- transactions ------------------------------------------------------ */
-
-/*
-** The module keeps no transaction state of its own: the inner statements
-** join the connection's transaction. These methods keep the storage total
-** of the customer (quota.c) in step with it, and write it to the file's
-** tenant_usage table in xSync, before the commit.
-*/
-static int rowvtabBegin(sqlite3_vtab *pVtab){
-  (void)pVtab;
-  return SQLITE_OK;
-}
-
-static int rowvtabSync(sqlite3_vtab *pVtab){
-  RowVtab *p = (RowVtab*)pVtab;
-  if( p->pQuota==0 ) return SQLITE_OK;
-  return tenantQuotaSync(p->pQuota, &p->base.zErrMsg);
-}
-
-static int rowvtabEnd(sqlite3_vtab *pVtab){
-  RowVtab *p = (RowVtab*)pVtab;
-  if( p->pQuota ) tenantQuotaEnd(p->pQuota);
-  return SQLITE_OK;
-}
-
-static int rowvtabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
-  RowVtab *p = (RowVtab*)pVtab;
-  if( p->pQuota ) tenantQuotaSavepoint(p->pQuota, iSavepoint);
-  return SQLITE_OK;
-}
-
-static int rowvtabRelease(sqlite3_vtab *pVtab, int iSavepoint){
-  RowVtab *p = (RowVtab*)pVtab;
-  if( p->pQuota ) tenantQuotaRelease(p->pQuota, iSavepoint);
-  return SQLITE_OK;
-}
-
-static int rowvtabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
-  RowVtab *p = (RowVtab*)pVtab;
-  if( p->pQuota ) tenantQuotaRollbackTo(p->pQuota, iSavepoint);
   return SQLITE_OK;
 }
 

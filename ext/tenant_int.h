@@ -7,9 +7,13 @@
 **   catalog.c    the control database: policy, regions, customers, placements,
 **                agents, application tables; routing plans for sessions
 **   provision.c  the administrative SQL functions and file creation
+**   tabledef.c   parsing of application-table definitions (tenant_add_table)
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
-**   session.c    binding a connection to a customer, the authorizer
-**   rowvtab.c    the "tenant_row" isolation virtual table
+**   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
+**   session.c    binding a connection to a customer
+**   authorizer.c the authorizer of a bound connection
+**   rowvtab.c    the "tenant_row" isolation virtual table: scans
+**   rowwrite.c   its write path: xUpdate, storage checks, transactions
 **   placeholder.c  the "tenant_hidden" placeholder for unreached tables
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
 **   quota.c, quotadisk.c, quotameasure.c

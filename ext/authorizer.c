@@ -1,0 +1,258 @@
+/*
+** The authorizer of a connection bound to a customer (session.c binds it).
+**
+** It denies by default. A bound connection may read and write temp objects
+** and its dedicated schemas, read the tables it reaches by name, call
+** ordinary functions and run transactions. Statements that the extension
+** runs itself pass, inside tenantSessionEnterInternal() and
+** tenantSessionLeaveInternal(), unless a view or trigger fires in them.
+**
+** LIMITATIONS: a read of no column, as in "SELECT count(*) FROM t", is
+** checked by table name only, and SQLite 3.15.2 does not report it at all.
+** On such a host a session becomes stale, and every statement is denied,
+** once an application table is added after binding.
+*/
+#include "session.h"
+SQLITE_EXTENSION_INIT3
+
+/* ---- authorizer ------------------------------------------------------- */
+
+/* True when zDb names a schema the customer may read and write directly:
+** temp, main (the session's empty database) or a dedicated file. */
+static int tenantSchemaIsOpen(TenantSession *p, const char *zDb){
+  int i;
+  if( zDb==0 ) return 0;
+  if( sqlite3_stricmp(zDb, "temp")==0 ) return 1;
+  if( sqlite3_stricmp(zDb, "main")==0 ) return 1;
+  for(i=0; i<p->plan.nFile; i++){
+    if( !p->plan.aFile[i].bShared
+     && sqlite3_stricmp(zDb, p->azSchema[i])==0 ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Tables of the main schema that expose other schemas or raw pages:
+** the pragma table-valued functions, dbstat and sqlite_dbpage. */
+static int tenantTableIsIntrospection(const char *zTable){
+  static const char *const azDenied[] = {
+    "dbstat", "sqlite_dbpage", "sqlite_dbdata", "sqlite_dbptr",
+    "sqlite_stmt",        /* lists the extension's statements */
+    "fsdir", "zipfile",   /* the 3.40 shell's views of the file system */
+    0
+  };
+  int i;
+  if( zTable==0 ) return 0;
+  if( sqlite3_strnicmp(zTable, "pragma_", 7)==0 ) return 1;
+  for(i=0; azDenied[i]; i++){
+    if( sqlite3_stricmp(zTable, azDenied[i])==0 ) return 1;
+  }
+  return 0;
+}
+
+/*
+** Functions a bound session may not call: every tenant_* function but
+** tenant_whoami() and tenant_agent(), which are administrative;
+** SQLCipher's sqlcipher_export(), which runs SQL built from its argument
+** with the schema writable; and functions that reach files or load code.
+*/
+static int tenantFunctionIsDenied(const char *zName){
+  static const char *const azDenied[] = {
+    "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit",
+    "lsmode", "sqlite_dbdata", "sha3_query", 0
+  };
+  int i;
+  if( zName==0 ) return 1;
+  if( sqlite3_strnicmp(zName, "sqlcipher", 9)==0 ) return 1;
+  if( sqlite3_strnicmp(zName, "tenant_", 7)==0 ){
+    return sqlite3_stricmp(zName, "tenant_whoami")!=0
+        && sqlite3_stricmp(zName, "tenant_agent")!=0;
+  }
+  for(i=0; azDenied[i]; i++){
+    if( sqlite3_stricmp(zName, azDenied[i])==0 ) return 1;
+  }
+  return 0;
+}
+
+static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
+  int i;
+  if( zTable==0 ) return 0;
+  for(i=0; i<p->nTable; i++){
+    if( sqlite3_stricmp(p->aTable[i].zName, zTable)==0 ) return 1;
+  }
+  return 0;
+}
+
+/* Record zName as a table an unqualified read may resolve to. */
+int tenantSessionKnow(TenantSession *p, const char *zName){
+  char **azNew;
+  if( zName==0 ) return SQLITE_OK;
+  azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*(p->nKnown+1));
+  if( azNew==0 ) return SQLITE_NOMEM;
+  p->azKnown = azNew;
+  azNew[p->nKnown] = sqlite3_mprintf("%s", zName);
+  if( azNew[p->nKnown]==0 ) return SQLITE_NOMEM;
+  p->nKnown++;
+  return SQLITE_OK;
+}
+
+/*
+** True when a table named zName, found by an unqualified name, is one the
+** session may read: an isolation table, a placeholder, a table of a
+** dedicated file, a temp object the session made, or a schema table.
+** SQLite reports a read of no column ("SELECT count(*) FROM t") with no
+** schema name, so this name check is all the authorizer can make of it.
+*/
+static int tenantTableIsKnown(TenantSession *p, const char *zName){
+  int i;
+  if( zName==0 ) return 0;
+  if( tenantTableIsIsolated(p, zName) ) return 1;
+  for(i=0; i<p->nKnown; i++){
+    if( sqlite3_stricmp(p->azKnown[i], zName)==0 ) return 1;
+  }
+  return sqlite3_stricmp(zName, "sqlite_master")==0
+      || sqlite3_stricmp(zName, "sqlite_temp_master")==0
+      || sqlite3_stricmp(zName, "sqlite_schema")==0
+      || sqlite3_stricmp(zName, "sqlite_temp_schema")==0;
+}
+
+/*
+** Whether the host reports to the authorizer a table that a statement names
+** but reads no column of, as in "SELECT count(*) FROM t" or "SELECT 1 FROM
+** t". SQLite 3.40 does (SQLITE_READ with an empty column name); SQLite 3.15.2
+** does not. Probed once on a scratch connection.
+*/
+static int tenantCountReadSeen = -1;
+
+static int tenantProbeAuthorize(void *pArg, int eAction, const char *zArg1,
+                                const char *zArg2, const char *zDb,
+                                const char *zInner){
+  (void)zDb; (void)zInner;
+  if( eAction==SQLITE_READ && zArg1 && sqlite3_stricmp(zArg1, "probe")==0
+   && zArg2 && zArg2[0]==0 ){
+    *(int*)pArg = 1;
+  }
+  return SQLITE_OK;
+}
+
+int tenantHostReportsCountRead(void){
+  if( tenantCountReadSeen<0 ){
+    sqlite3 *db = 0;
+    sqlite3_stmt *pStmt = 0;
+    int bSeen = 0;
+    if( sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, 0)==SQLITE_OK
+     && sqlite3_exec(db, "CREATE TABLE probe(a)", 0, 0, 0)==SQLITE_OK ){
+      sqlite3_set_authorizer(db, tenantProbeAuthorize, &bSeen);
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM probe", -1, &pStmt, 0);
+      sqlite3_finalize(pStmt);
+    }
+    sqlite3_close(db);
+    tenantCountReadSeen = bSeen;
+  }
+  return tenantCountReadSeen;
+}
+
+/* The number of application tables in the catalog, or -1 on error. */
+sqlite3_int64 tenantAppTableGeneration(void){
+  sqlite3 *dbCatalog = tenantCatalogEnter();
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 iGeneration = -1;
+  if( dbCatalog==0 ) return -1;
+  if( sqlite3_prepare_v2(dbCatalog, "SELECT count(*) FROM app_tables", -1,
+                         &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    iGeneration = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  tenantCatalogLeave();
+  return iGeneration;
+}
+
+/*
+** In a host that does not report reads of no column, a table added to a
+** shared file after binding is found by its unqualified name, unshadowed,
+** and "SELECT count(*)" on it would count every customer's rows without the
+** authorizer seeing it. Such a session is stale: it is refused every
+** statement until it reconnects. NOTE: tenant_add_table() creates the table
+** in the files before its catalog row commits, so a statement prepared in
+** that window is not yet refused.
+*/
+static int tenantSessionIsStale(TenantSession *p){
+  sqlite3_int64 iNow;
+  if( p->iAppGeneration<0 ) return 0;
+  iNow = tenantAppTableGeneration();
+  if( iNow==p->iAppGeneration ) return 0;
+  sqlite3_log(SQLITE_AUTH, "tenant: application tables changed since "
+              "customer \"%s\" bound this connection: reconnect to reach "
+              "them; statements are refused until then", p->plan.zCustomer);
+  return 1;
+}
+
+int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
+                    const char *zArg2, const char *zDb,
+                    const char *zInner){
+  TenantSession *p = (TenantSession*)pArg;
+  if( !p->bBound ) return SQLITE_OK;
+  if( p->nInternal>0 ){
+    /* The extension's own statements use no view or trigger. One that
+    ** fires inside them was planted by the session, and would otherwise
+    ** run unchecked. */
+    return zInner ? SQLITE_DENY : SQLITE_OK;
+  }
+
+  switch( eAction ){
+    case SQLITE_SELECT:
+      return tenantSessionIsStale(p) ? SQLITE_DENY : SQLITE_OK;
+
+    case SQLITE_RECURSIVE:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+      return SQLITE_OK;
+
+    case SQLITE_READ:
+      if( tenantTableIsIntrospection(zArg1) ) return SQLITE_DENY;
+      if( zDb==0 ){
+        return tenantTableIsKnown(p, zArg1) ? SQLITE_OK : SQLITE_DENY;
+      }
+      if( tenantSchemaIsOpen(p, zDb) ) return SQLITE_OK;
+      /* An unqualified sqlite_stat1 (made by ANALYZE) finds a shared file's:
+      ** read it as NULLs, because a denial's message would name the secret
+      ** schema. */
+      if( zArg1 && (sqlite3_strnicmp(zArg1, "sqlite_stat", 11)==0
+                 || sqlite3_stricmp(zArg1, "sqlite_sequence")==0) ){
+        return SQLITE_IGNORE;
+      }
+      return SQLITE_DENY;
+
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+      if( tenantSessionIsStale(p) ) return SQLITE_DENY;
+      return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
+
+    case SQLITE_FUNCTION:
+      return tenantFunctionIsDenied(zArg2) ? SQLITE_DENY : SQLITE_OK;
+
+    case SQLITE_PRAGMA:
+      /* Only a pragma that touches no schema. */
+      if( zArg1 && sqlite3_stricmp(zArg1, "busy_timeout")==0 ) return SQLITE_OK;
+      return SQLITE_DENY;
+
+    /* The session's own scratch objects live in temp. */
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_TEMP_VIEW:
+      return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_DROP_TEMP_VIEW:
+      return SQLITE_OK;
+    case SQLITE_DROP_TEMP_TABLE:
+      return tenantTableIsIsolated(p, zArg1) ? SQLITE_DENY : SQLITE_OK;
+
+    default:
+      /* ATTACH, DETACH, triggers, virtual tables, persistent schema
+      ** changes, ANALYZE, REINDEX, ALTER and any action added later. */
+      return SQLITE_DENY;
+  }
+}

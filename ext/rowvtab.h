@@ -1,0 +1,69 @@
+/*
+** Private interface of the "tenant_row" isolation virtual table, shared by
+** rowvtab.c (creation, planning, scans) and rowwrite.c (xUpdate and the
+** transaction methods).
+*/
+#ifndef TENANT_ROWVTAB_H
+#define TENANT_ROWVTAB_H
+
+#include "tenant_int.h"
+
+/* Inner scan statements kept per virtual table, keyed by idxStr. */
+#define ROW_CACHE_SIZE 8
+
+typedef struct RowCachedStmt RowCachedStmt;
+typedef struct RowVtab RowVtab;
+
+/* One prepared inner scan that no cursor is using now. */
+struct RowCachedStmt {
+  char *zIdx;                 /* idxStr the statement was built from */
+  sqlite3_stmt *pStmt;        /* NULL when the slot is empty */
+};
+
+/*
+** One isolation virtual table. Column i of the virtual table is column i of
+** the real table. The write statements are prepared on first use.
+*/
+struct RowVtab {
+  sqlite3_vtab base;          /* base class: must be first */
+  sqlite3 *db;                /* the session's connection */
+  TenantSession *pSession;    /* session the module was registered with */
+  char *zTable;               /* table name, without quotes */
+  char *zSchema;              /* secret schema name of the real table */
+  char *zPartition;           /* partition that contains the real table */
+  int bReadOnly;              /* the session may not write this partition */
+  const char *zRowid;         /* rowid alias not taken by a real column */
+  int nCol;                   /* columns of the real table */
+  char **azCol;               /* column names */
+  char **azColl;              /* collation of each column, NULL for BINARY */
+  char **azDflt;              /* DEFAULT of each NOT NULL column, or NULL */
+  int *aiKey;                 /* primary key columns in key order */
+  int nKey;                   /* entries in aiKey, 0 when no PRIMARY KEY */
+  int iCustomer;              /* index of the customer_id column */
+  int iParent;                /* sapphire_parent_id, -1 when absent */
+  RowCachedStmt aCache[ROW_CACHE_SIZE];
+  int iEvict;                 /* next cache slot to reuse when all are full */
+  sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
+  sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
+  sqlite3_stmt *pDelete;
+  TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only */
+};
+
+/* Run an inner statement on the session's connection, inside the internal
+** bracket that lets it reach the secret schema (rowvtab.c). */
+int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt);
+int rowStep(RowVtab *p, sqlite3_stmt *pStmt);
+
+/* Copy the connection's current error message to the virtual table. */
+void rowCopyInnerError(RowVtab *p);
+
+/* The write path (rowwrite.c), in the module's method table. */
+int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);
+int rowvtabBegin(sqlite3_vtab*);
+int rowvtabSync(sqlite3_vtab*);
+int rowvtabEnd(sqlite3_vtab*);
+int rowvtabSavepoint(sqlite3_vtab*, int);
+int rowvtabRelease(sqlite3_vtab*, int);
+int rowvtabRollbackTo(sqlite3_vtab*, int);
+
+#endif /* TENANT_ROWVTAB_H */

@@ -1,0 +1,347 @@
+/*
+** The write path of the "tenant_row" isolation virtual table (rowvtab.c).
+** It holds xUpdate, the INSERT, UPDATE and DELETE statements that xUpdate
+** runs on the real table and the storage-limit checks around each write.
+** The transaction methods keep the customer's storage total in step.
+**
+** Every write is stamped with the bound customer and carries
+** "customer_id=?" in its WHERE clause. A customer_id that is not the bound
+** customer, or a sapphire_parent_id that is not its parent, is rejected
+** with SQLITE_CONSTRAINT. A write to a read-only partition fails with
+** SQLITE_READONLY.
+**
+** LIMITATIONS: the rowid of a row cannot be set on insert or changed on
+** update. INSERT OR REPLACE does not subtract the storage of the row it
+** replaces (see rowQuotaRecord).
+*/
+#include "rowvtab.h"
+SQLITE_EXTENSION_INIT3
+
+#include <assert.h>
+#include <string.h>
+
+/* SQL keyword of a conflict mode from sqlite3_vtab_on_conflict(). */
+static const char *rowConflictKeyword(int eMode){
+  /* ROLLBACK and FAIL run as ABORT: the inner statement undoes its own row
+  ** and the outer statement applies its mode to the SQLITE_CONSTRAINT
+  ** that xUpdate returns. A nested statement must not end the transaction. */
+  switch( eMode ){
+    case SQLITE_IGNORE:  return "IGNORE";
+    case SQLITE_REPLACE: return "REPLACE";
+    default:             return "ABORT";
+  }
+}
+
+/* Map a conflict mode onto a slot of apInsert/apUpdate. */
+static int rowConflictSlot(int eMode){
+  if( eMode==SQLITE_IGNORE || eMode==SQLITE_REPLACE ) return eMode;
+  return SQLITE_ABORT;
+}
+
+/* ---- xUpdate ----------------------------------------------------------- */
+
+/*
+** Prepare the write statement of one kind ('I'nsert, 'U'pdate, 'D'elete)
+** on first use. Insert binds the columns to ?1..?nCol. Update binds the
+** columns to ?1..?nCol (customer_id is bound but not assigned), the rowid
+** to ?nCol+1 and the customer to ?nCol+2. Delete binds the rowid to ?1 and
+** the customer to ?2.
+*/
+static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
+                        sqlite3_stmt **ppStmt){
+  sqlite3_stmt **pp;
+  char *zSql = 0;
+  char *zList = sqlite3_mprintf("%s", "");
+  int rc;
+  int i;
+
+  if( eKind=='I' ) pp = &p->apInsert[rowConflictSlot(eMode)];
+  else if( eKind=='U' ) pp = &p->apUpdate[rowConflictSlot(eMode)];
+  else pp = &p->pDelete;
+  if( *pp ){
+    sqlite3_free(zList);
+    *ppStmt = *pp;
+    return SQLITE_OK;
+  }
+
+  if( eKind=='I' ){
+    char *zValues = sqlite3_mprintf("%s", "");
+    for(i=0; zList && zValues && i<p->nCol; i++){
+      zList = sqlite3_mprintf("%z%s\"%w\"", zList, i ? ", " : "", p->azCol[i]);
+      if( p->azDflt[i] ){
+        zValues = sqlite3_mprintf("%z%scoalesce(?%d, %s)", zValues,
+                                  i ? ", " : "", i+1, p->azDflt[i]);
+      }else{
+        zValues = sqlite3_mprintf("%z%s?%d", zValues, i ? ", " : "", i+1);
+      }
+    }
+    if( zList && zValues ){
+      zSql = sqlite3_mprintf("INSERT OR %s INTO \"%w\".\"%w\"(%s) SELECT %s",
+                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
+                             zList, zValues);
+    }
+    sqlite3_free(zValues);
+  }else if( eKind=='U' ){
+    int bFirst = 1;
+    for(i=0; zList && i<p->nCol; i++){
+      if( i==p->iCustomer ) continue;
+      zList = sqlite3_mprintf("%z%s\"%w\"=?%d", zList, bFirst ? "" : ", ",
+                              p->azCol[i], i+1);
+      bFirst = 0;
+    }
+    if( zList && bFirst ){
+      /* Only customer_id: nothing to assign, so assign it to itself. */
+      zList = sqlite3_mprintf("%z\"%w\"=\"%w\"", zList,
+                              p->azCol[p->iCustomer], p->azCol[p->iCustomer]);
+    }
+    if( zList ){
+      zSql = sqlite3_mprintf("UPDATE OR %s \"%w\".\"%w\" SET %s"
+                             " WHERE %s=?%d AND \"%w\"=?%d",
+                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
+                             zList, p->zRowid, p->nCol+1,
+                             p->azCol[p->iCustomer], p->nCol+2);
+    }
+  }else{
+    zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w\" WHERE %s=?1 AND"
+                           " \"%w\"=?2", p->zSchema, p->zTable, p->zRowid,
+                           p->azCol[p->iCustomer]);
+  }
+  sqlite3_free(zList);
+  if( zSql==0 ) return SQLITE_NOMEM;
+
+  rc = rowPrepare(p, zSql, pp);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    rowCopyInnerError(p);
+    *pp = 0;
+    return rc;
+  }
+  *ppStmt = *pp;
+  return SQLITE_OK;
+}
+
+/* Run a bound write statement, reset it and copy any error text. */
+static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
+  int rc = rowStep(p, pStmt);
+  if( rc==SQLITE_DONE ){
+    sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    return SQLITE_OK;
+  }
+  rc = sqlite3_reset(pStmt);
+  rowCopyInnerError(p);
+  sqlite3_clear_bindings(pStmt);
+  return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/* True when v is the text zCustomer exactly. */
+static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
+  const unsigned char *z;
+  if( sqlite3_value_type(v)!=SQLITE_TEXT ) return 0;
+  z = sqlite3_value_text(v);
+  return z && strcmp((const char*)z, zCustomer)==0;
+}
+
+/*
+** Measure the change in the customer's storage that a write makes and
+** check it against the limit, before the write. eKind is 'I'nsert,
+** 'U'pdate or 'D'elete. Sets *pnDelta for rowQuotaRecord().
+*/
+static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
+                         const char *zCustomer, sqlite3_int64 *pnDelta){
+  sqlite3_int64 nOld = 0;
+  sqlite3_int64 nNew = 0;
+  int rc;
+
+  *pnDelta = 0;
+  if( p->pQuota==0 ) return SQLITE_OK;
+  if( eKind!='I' ){
+    rc = tenantQuotaStoredRowBytes(p->pQuota, argv[0], zCustomer, &nOld);
+    if( rc!=SQLITE_OK ){
+      rowCopyInnerError(p);
+      return rc;
+    }
+  }
+  if( eKind!='D' ){
+    nNew = tenantQuotaRowBytes(p->pQuota, &argv[2], eKind=='I');
+  }
+  rc = tenantQuotaCheck(p->pQuota, zCustomer, nNew-nOld, &p->base.zErrMsg);
+  if( rc==SQLITE_OK ) *pnDelta = nNew-nOld;
+  return rc;
+}
+
+/* Count a write's change once it has succeeded, unless it changed no row
+** (a delete of a missing row, INSERT OR IGNORE that ignored).
+** NOTE: INSERT OR REPLACE does not subtract the row it replaces, so
+** tenant_storage_check() reports the difference. */
+static void rowQuotaRecord(RowVtab *p, sqlite3_int64 nDelta){
+  if( p->pQuota && sqlite3_changes(p->db)>0 ){
+    tenantQuotaRecord(p->pQuota, nDelta);
+  }
+}
+
+/*
+** Write one row of the bound customer. argc==1: delete argv[0]. argv[0]
+** NULL: insert. Otherwise update row argv[0] to the values argv[2..].
+*/
+int rowvtabUpdate(
+  sqlite3_vtab *pVtab,
+  int argc, sqlite3_value **argv,
+  sqlite_int64 *pRowid
+){
+  RowVtab *p = (RowVtab*)pVtab;
+  const char *zCustomer = tenantSessionCustomer(p->pSession);
+  const char *zParent = tenantSessionParent(p->pSession);
+  int eMode = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 nDelta = 0;
+  int rc;
+  int i;
+
+  if( zCustomer==0 || zCustomer[0]==0 ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be written without"
+                   " a bound customer: bind the connection first", p->zTable);
+    return SQLITE_ERROR;
+  }
+  if( p->bReadOnly ){
+    tenantSetError(&p->base.zErrMsg, "partition \"%s\" is read-only for"
+                   " customer \"%s\"", p->zPartition, zCustomer);
+    return SQLITE_READONLY;
+  }
+
+  /* Delete. */
+  if( argc==1 ){
+    rc = rowQuotaCheck(p, 'D', argv, zCustomer, &nDelta);
+    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
+    if( rc!=SQLITE_OK ) return rc;
+    sqlite3_bind_value(pStmt, 1, argv[0]);
+    sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
+    rc = rowRunWrite(p, pStmt);
+    if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
+    return rc;
+  }
+  assert( argc==p->nCol+2 );  /* old rowid, new rowid, then every column */
+
+  /* The customer_id of a new or changed row must be the bound customer. A
+  ** new row may leave it NULL to have it stamped. */
+  if( !rowIsCustomer(argv[2+p->iCustomer], zCustomer)
+   && (sqlite3_value_type(argv[0])!=SQLITE_NULL
+       || sqlite3_value_type(argv[2+p->iCustomer])!=SQLITE_NULL) ){
+    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iCustomer]);
+    sqlite3_log(SQLITE_AUTH, "tenant: customer \"%s\" tried to write"
+                " customer_id \"%s\" into table \"%s\"", zCustomer,
+                zGiven ? zGiven : "NULL", p->zTable);
+    tenantSetError(&p->base.zErrMsg, "customer_id \"%s\" is not the bound"
+                   " customer \"%s\": leave customer_id out or set it to"
+                   " \"%s\"", zGiven ? zGiven : "NULL", zCustomer, zCustomer);
+    return SQLITE_CONSTRAINT;
+  }
+
+  /* sapphire_parent_id names the customer's parent: a row may leave it
+  ** NULL to have it stamped, and may not name another Sapphire. */
+  if( p->iParent>=0
+   && sqlite3_value_type(argv[2+p->iParent])!=SQLITE_NULL
+   && !rowIsCustomer(argv[2+p->iParent], zParent) ){
+    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iParent]);
+    tenantSetError(&p->base.zErrMsg, "sapphire_parent_id \"%s\" is not the"
+                   " parent of customer \"%s\": leave it out or set it to"
+                   " \"%s\"", zGiven ? zGiven : "", zCustomer, zParent);
+    return SQLITE_CONSTRAINT;
+  }
+
+  /* Insert. */
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
+    if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+      tenantSetError(&p->base.zErrMsg, "rowid cannot be set on an insert into"
+                     " table \"%s\": leave the rowid out", p->zTable);
+      return SQLITE_CONSTRAINT;
+    }
+    rc = rowQuotaCheck(p, 'I', argv, zCustomer, &nDelta);
+    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
+    if( rc!=SQLITE_OK ) return rc;
+    for(i=0; i<p->nCol; i++){
+      if( i==p->iCustomer ){
+        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
+      }else if( i==p->iParent
+             && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
+        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
+      }else{
+        sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+      }
+    }
+    rc = rowRunWrite(p, pStmt);
+    if( rc==SQLITE_OK ){
+      rowQuotaRecord(p, nDelta);
+      *pRowid = sqlite3_last_insert_rowid(p->db);
+    }
+    return rc;
+  }
+
+  /* Update. */
+  if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
+   || sqlite3_value_int64(argv[0])!=sqlite3_value_int64(argv[1]) ){
+    tenantSetError(&p->base.zErrMsg, "rowid cannot be changed in table"
+                   " \"%s\": insert a new row instead", p->zTable);
+    return SQLITE_CONSTRAINT;
+  }
+  rc = rowQuotaCheck(p, 'U', argv, zCustomer, &nDelta);
+  if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
+  if( rc!=SQLITE_OK ) return rc;
+  for(i=0; i<p->nCol; i++){
+    if( i==p->iCustomer ) continue;
+    if( i==p->iParent && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
+      sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+    }
+  }
+  sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
+  sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);
+  rc = rowRunWrite(p, pStmt);
+  if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
+  return rc;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+** The module keeps no transaction state of its own: the inner statements
+** join the connection's transaction. These methods keep the storage total
+** of the customer (quota.c) in step with it, and write it to the file's
+** tenant_usage table in xSync, before the commit.
+*/
+int rowvtabBegin(sqlite3_vtab *pVtab){
+  (void)pVtab;
+  return SQLITE_OK;
+}
+
+int rowvtabSync(sqlite3_vtab *pVtab){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota==0 ) return SQLITE_OK;
+  return tenantQuotaSync(p->pQuota, &p->base.zErrMsg);
+}
+
+int rowvtabEnd(sqlite3_vtab *pVtab){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaEnd(p->pQuota);
+  return SQLITE_OK;
+}
+
+int rowvtabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaSavepoint(p->pQuota, iSavepoint);
+  return SQLITE_OK;
+}
+
+int rowvtabRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaRelease(p->pQuota, iSavepoint);
+  return SQLITE_OK;
+}
+
+int rowvtabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  RowVtab *p = (RowVtab*)pVtab;
+  if( p->pQuota ) tenantQuotaRollbackTo(p->pQuota, iSavepoint);
+  return SQLITE_OK;
+}
+
