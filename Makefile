@@ -25,6 +25,9 @@ WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 EXT_CFLAGS := $(CFLAGS) $(WARN) -fPIC -std=c99 -D_GNU_SOURCE -Iext -Iinclude \
               -DTENANT_VERSION='"$(VERSION)"'
 EXT_LIBS := -lcrypto
+# Calls between the extension's own files bind inside the library, so that
+# a host symbol of the same name can never take their place.
+EXT_LDFLAGS := -shared -Wl,-Bsymbolic
 
 BUILD := build
 EXT_SRC := $(sort $(wildcard ext/*.c))
@@ -51,7 +54,7 @@ $(BUILD)/ext/%.o: ext/%.c $(EXT_HDR)
 	$(CC) $(EXT_CFLAGS) -c $< -o $@
 
 $(BUILD)/tenant.so: $(EXT_OBJ)
-	$(CC) -shared -o $@ $(EXT_OBJ) $(EXT_LIBS)
+	$(CC) $(EXT_LDFLAGS) -o $@ $(EXT_OBJ) $(EXT_LIBS)
 
 $(BUILD)/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
 	@mkdir -p $(dir $@)
@@ -101,7 +104,7 @@ $(BUILD)/asan/ext/%.o: ext/%.c $(EXT_HDR)
 	$(CC) $(EXT_CFLAGS) -O1 $(ASAN) -c $< -o $@
 
 $(BUILD)/asan/tenant.so: $(ASAN_OBJ)
-	$(CC) -shared $(ASAN) -o $@ $(ASAN_OBJ) $(EXT_LIBS)
+	$(CC) $(EXT_LDFLAGS) $(ASAN) -o $@ $(ASAN_OBJ) $(EXT_LIBS)
 
 $(BUILD)/asan/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
 	@mkdir -p $(dir $@)
