@@ -57,9 +57,12 @@ static const char catalogSchema[] =
   "  compliance TEXT NOT NULL,"
   "  price_usd NUMERIC NOT NULL,"
   "  audit_retention_years INTEGER NOT NULL,"
-  "  encrypted INTEGER NOT NULL DEFAULT 1"  /* 0: development fleet */
+  "  encrypted INTEGER NOT NULL DEFAULT 1,"  /* 0: development fleet */
+  "  journal_mode TEXT NOT NULL DEFAULT 'wal'"  /* of files built later */
+  "    CHECK(journal_mode IN ('wal','delete'))"
   ");"
-  "INSERT OR IGNORE INTO policy VALUES"
+  "INSERT OR IGNORE INTO policy(tier, storage_limit_bytes, backup_frequency,"
+  "  compliance, price_usd, audit_retention_years, encrypted) VALUES"
   "  ('sapphire', NULL, 'hourly', 'SOC2,GDPR,HIPAA', 1000, 7, 1),"
   "  ('opal', 100000000000, 'daily', 'SOC2,GDPR', 200, 3, 1),"
   "  ('onyx', 10000000000, 'weekly', 'Basic-GDPR', 50, 1, 1);"

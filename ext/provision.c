@@ -469,6 +469,7 @@ static int provBuildFile(
   const char *zScheme,
   const char *zOwner,
   int bEncrypted,
+  int bWal,
   char **pzErr
 ){
   char zFinal[TENANT_MAX_PATH];
@@ -496,6 +497,13 @@ static int provBuildFile(
     rc = tenantQuotaPrepareFile(dbFile, "f", pzErr);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(dbFile, "COMMIT", 0, 0, 0);
+
+  /* WAL, by default: a reader then never delays another customer's writer
+  ** of the same file, as a long read transaction does under a rollback
+  ** journal. The mode is kept in the file. */
+  if( rc==SQLITE_OK && bWal ){
+    rc = sqlite3_exec(dbFile, "PRAGMA f.journal_mode=WAL", 0, 0, 0);
+  }
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
     tenantSetError(pzErr, "cannot build file \"%s\": %s", zTemp,
         sqlite3_errmsg(dbFile));
@@ -635,8 +643,8 @@ static void provNamePlacement(
 /*
 ** Check every argument of tenant_provision() against the catalog, inside
 ** the caller's write transaction. Sets *pbResume when zCustomer is a
-** half-provisioned customer with the same arguments, and *pbEncrypted and
-** *pnOnyx from the tier's policy and the region.
+** half-provisioned customer with the same arguments, and *pbEncrypted,
+** *pbWal and *pnOnyx from the tier's policy and the region.
 */
 static int provisionCheck(
   sqlite3 *db,
@@ -646,6 +654,7 @@ static int provisionCheck(
   const char *zParent,
   int *pbResume,
   int *pbEncrypted,
+  int *pbWal,
   int *pnOnyx,
   char **pzErr
 ){
@@ -774,7 +783,8 @@ static int provisionCheck(
 
   azArg[0] = zTier;
   rc = provQuery(db, &pStmt, pzErr,
-      "SELECT encrypted FROM policy WHERE tier=?1", 1, azArg);
+      "SELECT encrypted, journal_mode='wal' FROM policy WHERE tier=?1",
+      1, azArg);
   if( rc!=SQLITE_ROW ){
     if( rc==SQLITE_DONE ){
       tenantSetError(pzErr, "tier \"%s\" has no policy row: restore it in "
@@ -784,6 +794,7 @@ static int provisionCheck(
     return rc;
   }
   *pbEncrypted = sqlite3_column_int(pStmt, 0)!=0;
+  *pbWal = sqlite3_column_int(pStmt, 1)!=0;
   sqlite3_finalize(pStmt);
   return SQLITE_OK;
 }
@@ -822,7 +833,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   char zOnyx[16];
   char *zErr = 0;
   sqlite3 *db;
-  int bResume = 0, bEncrypted = 1, nOnyx = 1;
+  int bResume = 0, bEncrypted = 1, bWal = 1, nOnyx = 1;
   int bInTxn = 0;
   int rc;
 
@@ -847,7 +858,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   }
   bInTxn = 1;
   rc = provisionCheck(db, zCustomer, zTier, zRegion, zParent, &bResume,
-                      &bEncrypted, &nOnyx, &zErr);
+                      &bEncrypted, &bWal, &nOnyx, &zErr);
   if( rc!=SQLITE_OK ) goto provision_done;
 
   if( bResume ){
@@ -910,11 +921,12 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   if( rc==SQLITE_OK ){
     rc = provBuildFile(db, p->zFolder, p->zDatabase, "owner",
         strcmp(zTier, "onyx")==0 ? "onyx" : "standard",
-        strcmp(zTier, "sapphire")==0 ? zCustomer : 0, bEncrypted, &zErr);
+        strcmp(zTier, "sapphire")==0 ? zCustomer : 0, bEncrypted, bWal,
+        &zErr);
   }
   if( rc==SQLITE_OK && strcmp(zTier, "sapphire")==0 ){
     rc = provBuildFile(db, p->zFolder, p->zDatabase, "private", "standard",
-                       zCustomer, bEncrypted, &zErr);
+                       zCustomer, bEncrypted, bWal, &zErr);
   }
   if( rc!=SQLITE_OK ){
     sqlite3_log(rc, "tenant: provisioning of customer %s stopped: %s",
@@ -1439,6 +1451,14 @@ static void provisionPolicySet(sqlite3_context *pCtx, int argc,
                    sizeof(zShow)));
       goto policy_done;
     }
+  }else if( strcmp(zSetting, "journal_mode")==0 ){
+    const char *zValue = (const char*)sqlite3_value_text(pValue);
+    if( zValue==0 || (strcmp(zValue, "wal")!=0 && strcmp(zValue, "delete")!=0) ){
+      tenantSetError(&zErr, "journal_mode \"%s\" is invalid: use wal, or "
+          "delete for a rollback journal; files built before keep theirs",
+          provShow(zValue, zShow, sizeof(zShow)));
+      goto policy_done;
+    }
   }else if( strcmp(zSetting, "audit_retention_years")==0 ){
     if( eType!=SQLITE_INTEGER || sqlite3_value_int64(pValue)<0 ){
       tenantSetError(&zErr, "audit_retention_years \"%s\" is invalid: use a "
@@ -1473,7 +1493,8 @@ static void provisionPolicySet(sqlite3_context *pCtx, int argc,
   }else{
     tenantSetError(&zErr, "unknown policy setting \"%s\": use "
         "storage_limit_bytes, price_usd, backup_frequency, encrypted, "
-        "audit_retention_years, upgrade_storage_bytes, upgrade_api_calls, "
+        "journal_mode, audit_retention_years, upgrade_storage_bytes, "
+        "upgrade_api_calls, "
         "upgrade_agents or dedicated_price_usd",
         provShow(zSetting, zShow, sizeof(zShow)));
     goto policy_done;

@@ -193,10 +193,10 @@ static int tenantSessionExec(TenantSession *p, const char *zSql,
 }
 
 /* Attach file i of the plan under its secret schema name. */
-static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
-                               char **pzErr){
+static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   TenantFile *pFile = &p->plan.aFile[iFile];
   int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
+  int bWritable = 0;
   const char *zPartition = 0;
   char *zName;
   sqlite3_file *pOsFile = 0;
@@ -221,16 +221,18 @@ static int tenantSessionAttach(TenantSession *p, int iFile, int bTenantMain,
     return SQLITE_CANTOPEN;
   }
 
-  if( bVfsCodec ){
-    /* The host has no codec: the tenant VFS encrypts the file itself. */
-    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME
-                            "&mode=rw&codec=vfs", p->plan.zCustomer, zPartition);
-  }else if( bTenantMain ){
-    zName = sqlite3_mprintf("%s/%s", p->plan.zCustomer, zPartition);
-  }else{
-    zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&mode=rw",
-                            p->plan.zCustomer, zPartition);
+  /* A file the session only reads is attached read-only, so that the
+  ** session cannot hold its write lock (BEGIN IMMEDIATE or EXCLUSIVE)
+  ** against the customers who write it. */
+  for(i=0; i<p->plan.nReach; i++){
+    if( p->plan.aReach[i].iFile==iFile && !p->plan.aReach[i].bReadOnly ){
+      bWritable = 1;
+    }
   }
+  zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&mode=%s%s",
+                          p->plan.zCustomer, zPartition,
+                          bWritable ? "rw" : "ro",
+                          bVfsCodec ? "&codec=vfs" : "");
   if( zName==0 ) return SQLITE_NOMEM;
 
   if( bVfsCodec ){
@@ -476,7 +478,7 @@ static int tenantDirectOnly(void){
 */
 static int tenantSessionBind(TenantSession *p, const char *zCustomer,
                              const char *zAgent, const char *zRoot,
-                             int bTenantMain, char **pzErr){
+                             char **pzErr){
   sqlite3 *db = p->db;
   int i, rc;
 
@@ -539,7 +541,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   p->bBinding = 1;
   rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);
   for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
-    rc = tenantSessionAttach(p, i, bTenantMain, pzErr);
+    rc = tenantSessionAttach(p, i, pzErr);
   }
   p->bBinding = 0;
   for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
@@ -589,7 +591,7 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
     tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
     return;
   }
-  rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);
+  rc = tenantSessionBind(p, zCustomer, zAgent, 0, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
     sqlite3_result_error_code(pCtx, rc);
@@ -648,7 +650,7 @@ int tenantSessionRegister(sqlite3 *db, char **pzErr){
     const char *zAgent = sqlite3_uri_parameter(zFilename, "agent");
     const char *zRoot = sqlite3_uri_parameter(zFilename, "root");
     /* On failure sqlite3_open_v2() reports *pzErr and returns an error. */
-    rc = tenantSessionBind(p, zCustomer, zAgent, zRoot, 1, pzErr);
+    rc = tenantSessionBind(p, zCustomer, zAgent, zRoot, pzErr);
   }
   return rc;
 }

@@ -754,10 +754,19 @@ static void testPolicySet(void){
   tap_is_str(tap_exec_error(db,
       "SELECT tenant_policy_set('opal','colour','red')"),
       "tenant: unknown policy setting \"colour\": use storage_limit_bytes, "
-      "price_usd, backup_frequency, encrypted, audit_retention_years, "
-      "upgrade_storage_bytes, upgrade_api_calls, upgrade_agents or "
-      "dedicated_price_usd",
+      "price_usd, backup_frequency, encrypted, journal_mode, "
+      "audit_retention_years, upgrade_storage_bytes, upgrade_api_calls, "
+      "upgrade_agents or dedicated_price_usd",
       "policy: unknown setting");
+  tap_is_str(tap_exec_error(db,
+      "SELECT tenant_policy_set('opal','journal_mode','truncate')"),
+      "tenant: journal_mode \"truncate\" is invalid: use wal, or delete for "
+      "a rollback journal; files built before keep theirs",
+      "policy: invalid journal_mode");
+  tap_is_str(tap_exec_error(db,
+      "SELECT tenant_policy_set('opal','journal_mode','delete');"
+      "SELECT tenant_policy_set('opal','journal_mode','wal')"), 0,
+      "policy: journal_mode set");
   tap_is_str(tap_exec_error(db,
       "SELECT tenant_policy_set('opal','price_usd','cheap')"),
       "tenant: price_usd \"cheap\" is invalid: use a monthly price in "

@@ -111,14 +111,15 @@ static void testNames(void){
   sqlite3_close(db);
 }
 
-/* 4. A Sapphire session commits across its two files in rollback mode:
-** SQLite writes a super-journal named after the session, and removes it. */
+/* 4. A Sapphire session whose tier uses rollback journals commits across
+** its two files atomically: SQLite writes a super-journal named after the
+** session, and removes it. */
 static void testSuperJournal(void){
   char zDir[1100];
   sqlite3 *db = 0;
   int rc;
 
-  rc = sqlite3_open_v2("file:S1?vfs=tenant", &db, SQLITE_OPEN_READWRITE
+  rc = sqlite3_open_v2("file:S2?vfs=tenant", &db, SQLITE_OPEN_READWRITE
                        |SQLITE_OPEN_CREATE|SQLITE_OPEN_URI, 0);
   tap_is_int(rc, SQLITE_OK, "super: Sapphire session opens");
   tap_is_str(tap_exec_error(db, "BEGIN;"
@@ -134,6 +135,31 @@ static void testSuperJournal(void){
   sqlite3_close(db);
 }
 
+/* 5. Placement files are built in WAL mode unless policy says "delete". */
+static void testJournalModes(void){
+  static const struct { const char *zFile; const char *zMode; } aCase[] = {
+    { "customer-S1-sapphire/d1-sapphire-S1-us-west1/owner.db",   "wal" },
+    { "customer-S1-sapphire/d1-sapphire-S1-us-west1/private.db", "wal" },
+    { "customer-S2-sapphire/d1-sapphire-S2-us-west1/owner.db",   "delete" },
+    { 0, 0 }
+  };
+  int i;
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(3, "the placement files are encrypted in this host");
+    return;
+  }
+  for(i=0; aCase[i].zFile; i++){
+    char zUri[1200];
+    sqlite3 *db = 0;
+    snprintf(zUri, sizeof(zUri), "file:%s/%s?vfs=tenant&mode=ro", zRoot,
+             aCase[i].zFile);
+    sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READONLY|SQLITE_OPEN_URI, 0);
+    tap_is_str(tap_query_text(db, "PRAGMA journal_mode"), aCase[i].zMode,
+               aCase[i].zFile);
+    sqlite3_close(db);
+  }
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("vfs");
@@ -144,10 +170,15 @@ int main(void){
   tap_is_str(tap_exec_error(dbAdmin,
       "SELECT tenant_provision('S1','sapphire','us-west1')"), 0,
       "setup: S1 provisioned");
+  tap_is_str(tap_exec_error(dbAdmin,
+      "SELECT tenant_policy_set('sapphire','journal_mode','delete');"
+      "SELECT tenant_provision('S2','sapphire','us-west1')"), 0,
+      "setup: S2 provisioned with rollback journals");
   testRegistration();
   testOtherVfs();
   testNames();
   testSuperJournal();
+  testJournalModes();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
