@@ -363,6 +363,30 @@ static int tenantSessionKnowFile(TenantSession *p, int iFile, char **pzErr){
   return rc;
 }
 
+/*
+** Record the names of the connection's modules as known: an eponymous
+** virtual table (json_each, tenant_codec) used without reading a column,
+** as in "SELECT count(*) FROM json_each(?)", reaches the authorizer with
+** no schema name. Only hosts from 3.30 list modules, and only hosts that
+** report such reads need the names.
+*/
+static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
+  sqlite3_stmt *pList = 0;
+  int rc;
+
+  if( tenantHostVersion()<3030000 ) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db, "SELECT name FROM pragma_module_list", -1,
+                          &pList, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+    rc = tenantSessionKnow(p, (const char*)sqlite3_column_text(pList, 0));
+  }
+  if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
+    tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pList);
+  return rc;
+}
+
 /* Create the temp isolation virtual table of every table the session
 ** reaches in a shared file. */
 static int tenantSessionIsolate(TenantSession *p, char **pzErr){
@@ -392,6 +416,7 @@ static int tenantSessionIsolate(TenantSession *p, char **pzErr){
       rc = tenantSessionKnowFile(p, i, pzErr);
     }
   }
+  if( rc==SQLITE_OK ) rc = tenantSessionKnowModules(p, pzErr);
   return rc;
 }
 

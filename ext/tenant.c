@@ -89,8 +89,9 @@ static int tenantConnectionInit(
   ** while a statement runs, as it does under SELECT load_extension(). */
   if( tenantSessionIsRegistered(db) ) return SQLITE_OK;
   rc = tenantProvisionRegister(db);
-  if( rc==SQLITE_OK ) rc = tenantSessionRegister(db, pzErrMsg);
   if( rc==SQLITE_OK ) rc = tenantCodecRegister(db);
+  /* Last: it binds a session URI, which needs every module in place. */
+  if( rc==SQLITE_OK ) rc = tenantSessionRegister(db, pzErrMsg);
   if( rc!=SQLITE_OK && pzErrMsg && *pzErrMsg==0 ){
     *pzErrMsg = sqlite3_mprintf("tenant: %s", sqlite3_errmsg(db));
   }

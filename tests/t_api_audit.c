@@ -107,6 +107,20 @@ static void workload(sqlite3 *db){
                              "VALUES('r')")!=0, "audit: a read-only write");
   tap_ok(tap_exec_error(dbS, "SELECT * FROM communications_data")!=0,
          "audit: a placeholder");
+  tap_ok(tap_query_text(dbS, "SELECT count(*) FROM tenant_codec")!=0,
+         "audit: codec report");
+  sqlite3_close(dbS);
+
+  /* Metering, limits and reports. */
+  tap_ok(tap_exec_error(db, "SELECT * FROM tenant_storage_check('X1');"
+      "SELECT * FROM tenant_usage_report; SELECT * FROM tenant_cost_report;"
+      "SELECT * FROM tenant_upgrade_candidates;"
+      "SELECT tenant_policy_set('onyx','storage_limit_bytes',100)")==0,
+      "audit: reports and a limit");
+  sqlite3_open_v2("file:X1?vfs=tenant", &dbS,
+                  SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0);
+  tap_ok(tap_exec_error(dbS, "INSERT INTO basic_communications(id,data) "
+      "VALUES('big', zeroblob(500))")!=0, "audit: a write past the limit");
   sqlite3_close(dbS);
   tap_ok(tap_exec_error(db, "SELECT tenant_decommission('X1')")==0,
          "audit: decommission");
