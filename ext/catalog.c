@@ -676,11 +676,20 @@ int tenantPlanLoad(
   char **pzErr
 ){
   char zState[16];
+  sqlite3 *db;
+  int bTxn = 0;
   int rc;
 
   rc = tenantCatalogOpen(0, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  db = tenantCatalogEnter();
+  if( db==0 ) return SQLITE_MISUSE;
+
+  /* One read transaction for every query of the plan: a consistent
+  ** snapshot, and the WAL read lock taken once instead of per query. */
+  if( sqlite3_get_autocommit(db) ){
+    bTxn = sqlite3_exec(db, "BEGIN", 0, 0, 0)==SQLITE_OK;
+  }
 
   /* The state decides first: a half-provisioned customer may lack the
   ** placement rows that building its plan reads. */
@@ -721,6 +730,7 @@ int tenantPlanLoad(
     }
   }
 
+  if( bTxn ) sqlite3_exec(db, "COMMIT", 0, 0, 0);
   tenantCatalogLeave();
   if( rc!=SQLITE_OK ) memset(pPlan, 0, sizeof(*pPlan));
   return rc;

@@ -574,7 +574,19 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
       rc = tenantQuotaPrepareFile(db, p->azSchema[i], pzErr);
     }
   }
-  if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, pzErr);
+
+  /* One read transaction over every attached file for all the statements
+  ** that build the isolation tables, so the files are locked and checked
+  ** for a hot journal once rather than once per statement. */
+  if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = tenantSessionIsolate(p, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
+    }else{
+      tenantSessionExec(p, "ROLLBACK", 0, 0, -1, 0);
+    }
+  }
   if( rc==SQLITE_OK ) rc = tenantMeterOpen(p->plan.zCustomer, &p->pMeter);
 
   if( rc!=SQLITE_OK ){
