@@ -36,6 +36,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Estimated rows of one customer in a table: the planner's full scan. */
@@ -49,6 +50,8 @@ struct RowCursor {
   sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
   char *zIdx;                 /* idxStr of pStmt */
   int bEof;                   /* no current row */
+  int nCol;                   /* entries of aStmtCol */
+  int *aStmtCol;              /* inner column of each column, -1: not read */
 };
 
 static int rowvtabCreate(sqlite3*, void*, int, const char *const*,
@@ -650,6 +653,14 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     }
   }
 
+  /* 4. Columns: the inner statement selects only those the query may read
+  ** (colUsed, 3.10.0, with bit 63 standing for every column from 63 on),
+  ** so that COUNT(*) is answered from an index alone. The mask leads
+  ** idxStr: "<16 hex digits>:<tail of the inner statement>". */
+  zIdx = sqlite3_mprintf("%016llx:%z", (unsigned long long)pInfo->colUsed,
+                         zIdx);
+  if( zIdx==0 ) return SQLITE_NOMEM;
+
   pInfo->idxNum = nArg;
   pInfo->idxStr = zIdx;
   pInfo->needToFreeIdxStr = 1;
@@ -705,19 +716,39 @@ static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
 static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
   RowCursor *pCur = (RowCursor*)pCursor;
   rowCursorRelease((RowVtab*)pCursor->pVtab, pCur);
+  sqlite3_free(pCur->aStmtCol);
   sqlite3_free(pCur);
   return SQLITE_OK;
+}
+
+/* True when column iCol is read under the colUsed mask m. */
+static int rowColumnUsed(sqlite3_uint64 m, int iCol){
+  return (int)((m >> (iCol<63 ? iCol : 63)) & 1);
 }
 
 /*
 ** Give the cursor an inner statement for zIdx: its own when it already
 ** scans with zIdx (the inner loop of a join calls xFilter once per outer
-** row), else one from the cache, else a new one.
+** row), else one from the cache, else a new one. Also map the columns the
+** statement selects.
 */
+
 static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
+  sqlite3_uint64 mUsed = strtoull(zIdx, 0, 16);
+  const char *zTail = strchr(zIdx, ':');
   char *zSql;
   int rc;
   int i;
+
+  assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
+  if( pCur->aStmtCol==0 ){
+    pCur->aStmtCol = sqlite3_malloc64(sizeof(int)*(p->nCol>0 ? p->nCol : 1));
+    if( pCur->aStmtCol==0 ) return SQLITE_NOMEM;
+    pCur->nCol = p->nCol;
+  }
+  for(i=0, rc=1; i<p->nCol; i++){
+    pCur->aStmtCol[i] = rowColumnUsed(mUsed, i) ? rc++ : -1;
+  }
 
   if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
     sqlite3_reset(pCur->pStmt);
@@ -739,12 +770,13 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
   if( pCur->zIdx==0 ) return SQLITE_NOMEM;
   zSql = sqlite3_mprintf("SELECT %s", p->zRowid);
   for(i=0; zSql && i<p->nCol; i++){
+    if( pCur->aStmtCol[i]<0 ) continue;
     zSql = sqlite3_mprintf("%z, \"%w\"", zSql, p->azCol[i]);
   }
   if( zSql ){
     zSql = sqlite3_mprintf("%z FROM \"%w\".\"%w\" WHERE \"%w\"=?1%s", zSql,
                            p->zSchema, p->zTable,
-                           p->azCol[p->iCustomer], zIdx);
+                           p->azCol[p->iCustomer], zTail+1);
   }
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = rowPrepare(p, zSql, &pCur->pStmt);
@@ -781,7 +813,12 @@ static int rowvtabFilter(
     return SQLITE_ERROR;
   }
 
-  rc = rowCursorAcquire(p, pCur, idxStr ? idxStr : "");
+  if( idxStr==0 ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" was scanned without a "
+                   "plan from xBestIndex", p->zTable);
+    return SQLITE_INTERNAL;
+  }
+  rc = rowCursorAcquire(p, pCur, idxStr);
   if( rc!=SQLITE_OK ) return rc;
 
   sqlite3_clear_bindings(pCur->pStmt);
@@ -821,7 +858,8 @@ static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
   return ((RowCursor*)pCursor)->bEof;
 }
 
-/* Column i of the virtual table is column i+1 of the inner statement. */
+/* Column i of the virtual table is inner column aStmtCol[i]. A column the
+** scan does not select stays NULL: colUsed says the query never reads it. */
 static int rowvtabColumn(
   sqlite3_vtab_cursor *pCursor,
   sqlite3_context *pCtx,
@@ -829,7 +867,11 @@ static int rowvtabColumn(
 ){
   RowCursor *pCur = (RowCursor*)pCursor;
   assert( pCur->bEof==0 );  /* SQLite reads columns only on a row */
-  sqlite3_result_value(pCtx, sqlite3_column_value(pCur->pStmt, i+1));
+  assert( i>=0 && i<pCur->nCol );
+  if( pCur->aStmtCol[i]>0 ){
+    sqlite3_result_value(pCtx,
+                         sqlite3_column_value(pCur->pStmt, pCur->aStmtCol[i]));
+  }
   return SQLITE_OK;
 }
 
