@@ -65,6 +65,7 @@ const char *const tenantAdminFunctions[] = {
   "tenant_request_integration",
   "tenant_require_compliance",
   "tenant_storage_check",
+  "tenant_storage_repair",
   "tenant_upgrade_candidates",
   "tenant_usage_report",
   "tenant_cost_report",

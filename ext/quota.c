@@ -35,10 +35,12 @@
 ** LIMITATIONS: a numeric text written into a numeric column is converted
 ** as SQLite does, but text with surrounding spaces or hexadecimal integers
 ** may be counted with a few bytes of difference, which
-** tenant_storage_check() then reports. INSERT OR REPLACE does not subtract
-** the row it replaces. Files of fleets provisioned before
-** tenant_usage existed get an empty tenant_usage on the first binding, so
-** their rows written earlier are not counted.
+** tenant_storage_check() then reports. A write in conflict mode REPLACE
+** subtracts the rows it replaces on the primary key and the UNIQUE
+** indexes, but not on a partial or expression index. Files of fleets
+** provisioned before tenant_usage existed get an empty tenant_usage on the
+** first binding, so their rows written earlier are not counted.
+** tenant_storage_repair() sets a customer's total to the recomputed one.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3
@@ -93,6 +95,10 @@ struct TenantQuotaTable {
   int iParent;                  /* sapphire_parent_id, or -1 */
   char *zTable;
   sqlite3_stmt *pOld;           /* estimate of one stored row */
+  char *azReplaceSql[2];        /* rows a REPLACE removes: [0] for an
+                                ** UPDATE, [1] for an INSERT; NULL when
+                                ** the table has no usable unique key */
+  sqlite3_stmt *apReplace[2];   /* azReplaceSql[], prepared on first use */
 };
 
 /* Every QuotaFile of the process, guarded by SQLITE_MUTEX_STATIC_APP3. */
@@ -221,6 +227,9 @@ struct QuotaShape {
   int *aWeight;
   char **azDefault;             /* DEFAULT text of NOT NULL columns */
   int nIndex;
+  int nUnique;                  /* unique keys in azUnique */
+  char **azUnique;              /* two conflict terms per unique key: for
+                                ** an UPDATE, then for an INSERT */
 };
 
 static void quotaShapeFree(QuotaShape *p){
@@ -229,6 +238,8 @@ static void quotaShapeFree(QuotaShape *p){
     sqlite3_free(p->azCol[i]);
     sqlite3_free(p->azDefault[i]);
   }
+  for(i=0; i<2*p->nUnique; i++) sqlite3_free(p->azUnique[i]);
+  sqlite3_free(p->azUnique);
   sqlite3_free(p->azCol);
   sqlite3_free(p->azDefault);
   sqlite3_free(p->aAff);
@@ -306,15 +317,89 @@ struct QuotaIndexWalk {
   const char *zSchema;
 };
 
-/* index_list row: seq, name, ... */
+/*
+** The conflict terms of one unique index, built from its index_xinfo rows:
+** "(col1=(<v1>) COLLATE c1 AND col2=(<v2>) COLLATE c2 ...)", where <vN> is
+** the value the write stores in the column (see quotaConflictSql).
+*/
+typedef struct QuotaTerm QuotaTerm;
+struct QuotaTerm {
+  QuotaShape *pShape;
+  char *az[2];                  /* the term for an UPDATE, for an INSERT */
+  int bUnusable;                /* an expression or rowid key column */
+};
+
+/* index_xinfo row: seqno, cid, name, desc, coll, key. */
+static int quotaShapeTermColumn(void *pArg, sqlite3_stmt *pStmt){
+  QuotaTerm *pTerm = (QuotaTerm*)pArg;
+  QuotaShape *pShape = pTerm->pShape;
+  int iCol = sqlite3_column_int(pStmt, 1);
+  const char *zColl = (const char*)sqlite3_column_text(pStmt, 4);
+  int i;
+  if( sqlite3_column_int(pStmt, 5)==0 ) return SQLITE_OK;   /* not a key */
+  if( iCol<0 || iCol>=pShape->nCol ){
+    pTerm->bUnusable = 1;
+    return SQLITE_OK;
+  }
+  for(i=0; i<2; i++){
+    char *zValue = (i==1 && pShape->azDefault[iCol])
+        ? sqlite3_mprintf("coalesce(?%d, %s)", iCol+1, pShape->azDefault[iCol])
+        : sqlite3_mprintf("?%d", iCol+1);
+    if( zValue==0 ) return SQLITE_NOMEM;
+    pTerm->az[i] = sqlite3_mprintf("%z%s\"%w\"=(%z) COLLATE \"%w\"",
+                                   pTerm->az[i], pTerm->az[i][0] ? " AND " : "",
+                                   pShape->azCol[iCol], zValue,
+                                   zColl ? zColl : "BINARY");
+    if( pTerm->az[i]==0 ) return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* index_list row: seq, name, unique, origin, partial. */
 static int quotaShapeIndex(void *pArg, sqlite3_stmt *pStmt){
   QuotaIndexWalk *pWalk = (QuotaIndexWalk*)pArg;
+  QuotaShape *pShape = pWalk->pShape;
+  const char *zIndex = (const char*)sqlite3_column_text(pStmt, 1);
+  QuotaTerm term;
+  char **azNew;
   int rc;
-  pWalk->pShape->nIndex++;
+
+  pShape->nIndex++;
   rc = quotaEachRow(pWalk->db, sqlite3_mprintf(
-      "PRAGMA \"%w\".index_info(\"%w\")", pWalk->zSchema,
-      (const char*)sqlite3_column_text(pStmt, 1)),
-      quotaShapeIndexColumn, pWalk->pShape);
+      "PRAGMA \"%w\".index_info(\"%w\")", pWalk->zSchema, zIndex),
+      quotaShapeIndexColumn, pShape);
+  if( rc!=SQLITE_OK || sqlite3_column_int(pStmt, 2)==0 ) return rc;
+
+  /* A unique key. A partial index conflicts only on the rows its WHERE
+  ** clause selects, which this term cannot express.
+  ** NOTE: a REPLACE that removes a row through a partial unique index or
+  ** an expression key is not subtracted; tenant_storage_check() shows it. */
+  if( sqlite3_column_int(pStmt, 4)!=0 ) return SQLITE_OK;
+  memset(&term, 0, sizeof(term));
+  term.pShape = pShape;
+  term.az[0] = sqlite3_mprintf("%s", "");
+  term.az[1] = sqlite3_mprintf("%s", "");
+  rc = (term.az[0] && term.az[1]) ? SQLITE_OK : SQLITE_NOMEM;
+  if( rc==SQLITE_OK ){
+    rc = quotaEachRow(pWalk->db, sqlite3_mprintf(
+        "PRAGMA \"%w\".index_xinfo(\"%w\")", pWalk->zSchema, zIndex),
+        quotaShapeTermColumn, &term);
+  }
+  if( rc==SQLITE_OK && !term.bUnusable && term.az[0][0] ){
+    azNew = sqlite3_realloc64(pShape->azUnique,
+                              sizeof(char*)*2*(pShape->nUnique+1));
+    if( azNew==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      pShape->azUnique = azNew;
+      azNew[2*pShape->nUnique] = term.az[0];
+      azNew[2*pShape->nUnique+1] = term.az[1];
+      pShape->nUnique++;
+      return SQLITE_OK;
+    }
+  }
+  sqlite3_free(term.az[0]);
+  sqlite3_free(term.az[1]);
   return rc;
 }
 
@@ -349,6 +434,43 @@ static char *quotaShapeSql(const QuotaShape *p){
                         z, p->aWeight[i], p->azCol[i]);
   }
   return z ? sqlite3_mprintf("%z)", z) : 0;
+}
+
+/*
+** The statement that sums the estimate zExpr over the rows of the bound
+** customer that a REPLACE of one row removes: the rows, other than the row
+** being updated, that equal the new row on any unique key. Every key of a
+** shared table starts with customer_id, so those rows are the customer's
+** own. Column i's new value is ?i+1, the customer ?nCol+1 and the rowid
+** of the updated row ?nCol+2 (NULL for an insert). bInsert turns a NULL in
+** a NOT NULL column with a DEFAULT into that default, as the insert of the
+** isolation table does. Returns NULL, with *pRc untouched, when the table
+** has no usable unique key.
+*/
+static char *quotaConflictSql(const QuotaShape *p, const char *zSchema,
+                              const char *zTable, const char *zRowid,
+                              const char *zExpr, int bInsert, int *pRc){
+  char *zWhere = sqlite3_mprintf("%s", "");
+  char *zSql = 0;
+  int i;
+
+  if( p->nUnique==0 ){
+    sqlite3_free(zWhere);
+    return 0;
+  }
+  for(i=0; zWhere && i<p->nUnique; i++){
+    zWhere = sqlite3_mprintf("%z%s(%s)", zWhere, i ? " OR " : "",
+                             p->azUnique[2*i+(bInsert ? 1 : 0)]);
+  }
+  if( zWhere ){
+    zSql = sqlite3_mprintf("SELECT total(%s) FROM \"%w\".\"%w\" WHERE "
+                           "customer_id=?%d AND %s IS NOT ?%d AND (%s)",
+                           zExpr, zSchema, zTable, p->nCol+1, zRowid,
+                           p->nCol+2, zWhere);
+  }
+  sqlite3_free(zWhere);
+  if( zSql==0 ) *pRc = SQLITE_NOMEM;
+  return zSql;
 }
 
 /* ---- per-file state --------------------------------------------------- */
@@ -619,6 +741,10 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
           "\"%s\": %s", zTable, sqlite3_errmsg(db));
     }
   }
+  for(i=0; rc==SQLITE_OK && i<2; i++){
+    p->azReplaceSql[i] = quotaConflictSql(&shape, zSchema, zTable, zRowid,
+                                          zExpr, i, &rc);
+  }
   sqlite3_free(zExpr);
   sqlite3_free(zSql);
   quotaShapeFree(&shape);
@@ -633,6 +759,10 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
 void tenantQuotaTableClose(TenantQuotaTable *p){
   if( p==0 ) return;
   sqlite3_finalize(p->pOld);
+  sqlite3_finalize(p->apReplace[0]);
+  sqlite3_finalize(p->apReplace[1]);
+  sqlite3_free(p->azReplaceSql[0]);
+  sqlite3_free(p->azReplaceSql[1]);
   quotaFileRelease(p->pFile);
   sqlite3_free(p->aAff);
   sqlite3_free(p->aWeight);
@@ -648,6 +778,59 @@ int tenantQuotaStoredRowBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
   sqlite3_bind_value(p->pOld, 1, pRowid);
   sqlite3_bind_text(p->pOld, 2, zCustomer, -1, SQLITE_TRANSIENT);
   return quotaFileRun(p->pFile, p->pOld, pnByte);
+}
+
+/*
+** Set *pnByte to the estimate of the stored rows of zCustomer that a write
+** in conflict mode REPLACE removes before it stores the row apVal[0..nCol-1]:
+** an insert when pRowid is NULL, else the update of row pRowid. Only rows
+** that conflict on the primary key or a UNIQUE index of the real table are
+** removed, and every such key starts with customer_id. SQLite may delete
+** them as the write runs, so the caller subtracts *pnByte from the write's
+** growth before the check, which keeps the stored total exact.
+*/
+int tenantQuotaReplacedBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
+                             sqlite3_value **apVal, const char *zCustomer,
+                             sqlite3_int64 *pnByte){
+  TenantSession *pSession = p->pFile->pSession;
+  int bInsert = pRowid==0 || sqlite3_value_type(pRowid)==SQLITE_NULL;
+  sqlite3_stmt *pStmt;
+  int rc = SQLITE_OK;
+  int i;
+
+  *pnByte = 0;
+  if( p->azReplaceSql[bInsert]==0 ) return SQLITE_OK;
+  if( p->apReplace[bInsert]==0 ){
+    tenantSessionEnterInternal(pSession);
+    rc = sqlite3_prepare_v2(p->pFile->db, p->azReplaceSql[bInsert], -1,
+                            &p->apReplace[bInsert], 0);
+    tenantSessionLeaveInternal(pSession);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  pStmt = p->apReplace[bInsert];
+  sqlite3_reset(pStmt);
+
+  /* The values the write stores: the isolation table stamps the customer,
+  ** and the parent where the row names none. */
+  for(i=0; i<p->nCol; i++){
+    if( i==p->iCustomer ){
+      sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
+    }else if( i==p->iParent && sqlite3_value_type(apVal[i])==SQLITE_NULL ){
+      sqlite3_bind_text(pStmt, i+1, tenantSessionParent(pSession), -1,
+                        SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_value(pStmt, i+1, apVal[i]);
+    }
+  }
+  sqlite3_bind_text(pStmt, p->nCol+1, zCustomer, -1, SQLITE_TRANSIENT);
+  if( bInsert ){
+    sqlite3_bind_null(pStmt, p->nCol+2);
+  }else{
+    sqlite3_bind_value(pStmt, p->nCol+2, pRowid);
+  }
+  rc = quotaFileRun(p->pFile, pStmt, pnByte);
+  sqlite3_clear_bindings(pStmt);
+  return rc;
 }
 
 int tenantQuotaCheck(TenantQuotaTable *pTab, const char *zCustomer,

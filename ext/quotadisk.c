@@ -81,13 +81,20 @@ struct QuotaFolder {
 };
 static QuotaFolder *quotaFolderList = 0;
 
-/* Record the limit of folder zFolder, read from the catalog now. */
+/*
+** Record the limit of folder zFolder, read from the catalog now. The folder
+** is matched against <root>/<project>/<database> under the current root,
+** as sessions build their paths, and never against placements.path: that
+** column keeps the root of provisioning, which a copied or restored root
+** no longer has.
+*/
 static void quotaFolderRefresh(const char *zFolder){
   static const char zSql[] =
     "SELECT c.id, y.storage_limit_bytes FROM placements p"
     "  JOIN customers c ON c.id=p.customer"
     "  JOIN policy y ON y.tier=c.tier"
-    " WHERE p.path=?1 AND c.tier='sapphire'";
+    " WHERE ?2 || '/' || p.project || '/' || p.database = ?1"
+    "   AND c.tier='sapphire'";
   char zCustomer[TENANT_MAX_ID + 1];
   sqlite3_int64 iLimit = -1;
   sqlite3_stmt *pStmt = 0;
@@ -99,6 +106,7 @@ static void quotaFolderRefresh(const char *zFolder){
   if( db==0 ) return;
   if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zFolder, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, tenantCatalogRoot(), -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       sqlite3_snprintf(sizeof(zCustomer), zCustomer, "%s",
                        sqlite3_column_text(pStmt, 0));

@@ -4,12 +4,14 @@
 ** placement's files, and the same total recomputed from the rows with the
 ** estimate of quota.c.
 **
-** Each shared file is opened read-only in a private connection as schema
-** "f", with its derived key on a SQLCipher host.
+** Each shared file is opened in a private connection as schema "f", with
+** its derived key on a SQLCipher host. Measuring only reads it;
+** tenant_storage_repair() also writes the customer's stored total.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3
 
+#include <assert.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -233,8 +235,10 @@ int tenantQuotaMeasure(const char *zCustomer, int bRecompute,
     memcpy(pReader->zPath, pFile->zPath, strlen(pFile->zPath)+1);
   }
 
-  /* One read transaction, so the stored total and the rows agree. */
-  sqlite3_exec(pReader->db, "BEGIN", 0, 0, 0);
+  /* One read transaction, so the stored total and the rows agree. A
+  ** savepoint, because tenant_storage_repair() measures inside its own
+  ** write transaction. */
+  sqlite3_exec(pReader->db, "SAVEPOINT measure", 0, 0, 0);
   rc = quotaReadStored(pReader->db, zCustomer, &pOut->nStored);
   if( rc==SQLITE_OK && bRecompute ){
     QuotaSum sum;
@@ -250,9 +254,126 @@ int tenantQuotaMeasure(const char *zCustomer, int bRecompute,
     }
     pOut->nActual = sum.nBytes;
   }
-  sqlite3_exec(pReader->db, "COMMIT", 0, 0, 0);
+  sqlite3_exec(pReader->db, "RELEASE measure", 0, 0, 0);
 
 measure_done:
   sqlite3_free(pPlan);
   return rc;
+}
+
+/* ---- repairing a customer's stored total ------------------------------ */
+
+/*
+** Set the stored storage total of zCustomer to the one recomputed from its
+** rows, and write both into *pOut as they were before the change. Only a
+** shared placement keeps a stored total: for a dedicated one this measures
+** and changes nothing. The recount and the change run in one write
+** transaction of the file, so a session's commit lands wholly before or
+** wholly after them, and its later commits add to the repaired total.
+*/
+static int quotaRepair(const char *zCustomer, TenantStorage *pOut,
+                       char **pzErr){
+  void *pCache = 0;
+  QuotaReader *pReader;
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+
+  rc = tenantQuotaMeasure(zCustomer, 0, pOut, &pCache, pzErr);
+  if( rc!=SQLITE_OK || !pOut->bShared ){
+    if( rc==SQLITE_OK ) pOut->nActual = pOut->nStored;
+    tenantQuotaMeasureDone(pCache);
+    return rc;
+  }
+
+  /* The measure left the file open: take its write lock, then count. */
+  pReader = (QuotaReader*)pCache;
+  assert( pReader!=0 );   /* a shared placement's file is kept open */
+  rc = sqlite3_exec(pReader->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = tenantQuotaPrepareFile(pReader->db, "f", pzErr);
+  if( rc==SQLITE_OK ){
+    rc = tenantQuotaMeasure(zCustomer, 1, pOut, &pCache, pzErr);
+    assert( pCache==(void*)pReader );   /* the same file, not reopened */
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(pReader->db, "INSERT OR REPLACE INTO f."
+        TENANT_USAGE_TABLE "(customer_id, bytes) VALUES(?1, ?2)", -1,
+        &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 2, pOut->nActual);
+    sqlite3_step(pStmt);
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(pReader->db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ){
+    if( pzErr && *pzErr==0 ){
+      tenantSetError(pzErr, "cannot repair the storage total of customer "
+          "\"%s\": %s; retry when the placement file is not busy", zCustomer,
+          sqlite3_errmsg(pReader->db));
+    }
+    sqlite3_exec(pReader->db, "ROLLBACK", 0, 0, 0);
+  }
+  tenantQuotaMeasureDone(pCache);
+  return rc;
+}
+
+/*
+** tenant_storage_repair(customer): set the customer's stored storage total
+** (tenant_usage.bytes of its shared placement file) to the total that
+** tenant_storage_check() recomputes from its rows. Returns the correction
+** in bytes, stored minus recomputed before the repair. It is 0 when there
+** was no drift, and always for a dedicated placement, whose usage is the
+** size of its files. Use it when tenant_storage_check() shows a
+** difference, for example after writes made by older versions. An
+** administrative function: a bound connection cannot call it.
+*/
+static void quotaRepairFunc(sqlite3_context *pCtx, int argc,
+                            sqlite3_value **argv){
+  const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
+  TenantStorage st;
+  char *zErr = 0;
+  int rc;
+  (void)argc;
+
+  if( tenantSessionOf(sqlite3_context_db_handle(pCtx)) ){
+    tenantResultError(pCtx, "tenant_storage_repair() is administrative: "
+        "call it from a connection that is not bound to a customer");
+    return;
+  }
+  if( zCustomer==0 || !tenantIdIsSafe(zCustomer) ){
+    tenantResultError(pCtx, "customer id \"%.64s\" is invalid: use 1 to %d "
+        "letters, digits, '_', '.' or '-'", zCustomer ? zCustomer : "NULL",
+        TENANT_MAX_ID);
+    return;
+  }
+  if( tenantCatalogRoot()==0 ){
+    rc = tenantCatalogOpen(0, &zErr);
+    if( rc!=SQLITE_OK ){
+      tenantResultError(pCtx, "%s", zErr ? zErr : sqlite3_errstr(rc));
+      sqlite3_free(zErr);
+      return;
+    }
+  }
+
+  rc = quotaRepair(zCustomer, &st, &zErr);
+  if( rc!=SQLITE_OK ){
+    tenantResultError(pCtx, "%s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return;
+  }
+  if( st.nStored!=st.nActual ){
+    sqlite3_log(SQLITE_NOTICE, "tenant: storage total of customer %s in %s "
+        "repaired from %lld to %lld bytes", zCustomer, st.zDatabase,
+        st.nStored, st.nActual);
+  }
+  sqlite3_result_int64(pCtx, st.nStored - st.nActual);
+}
+
+/* Register tenant_storage_repair() on db. */
+int tenantQuotaRepairRegister(sqlite3 *db){
+  /* SQLITE_DIRECTONLY (3.30.0) keeps triggers and views from calling it. */
+  int eFlags = SQLITE_UTF8 | (tenantHostVersion()>=3030000 ? 0x80000 : 0);
+  return sqlite3_create_function(db, "tenant_storage_repair", 1, eFlags, 0,
+                                 quotaRepairFunc, 0, 0);
 }

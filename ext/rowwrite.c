@@ -11,8 +11,7 @@
 ** SQLITE_READONLY.
 **
 ** LIMITATIONS: the rowid of a row cannot be set on insert or changed on
-** update. INSERT OR REPLACE does not subtract the storage of the row it
-** replaces (see rowQuotaRecord).
+** update.
 */
 #include "rowvtab.h"
 SQLITE_EXTENSION_INIT3
@@ -145,12 +144,17 @@ static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
 /*
 ** Measure the change in the customer's storage that a write makes and
 ** check it against the limit, before the write. eKind is 'I'nsert,
-** 'U'pdate or 'D'elete. Sets *pnDelta for rowQuotaRecord().
+** 'U'pdate or 'D'elete, and eMode the conflict mode. Sets *pnDelta for
+** rowQuotaRecord(). The change is the new row, less the row it updates,
+** less in mode REPLACE the rows that conflict with it, which the write
+** deletes.
 */
-static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
-                         const char *zCustomer, sqlite3_int64 *pnDelta){
+static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
+                         sqlite3_value **argv, const char *zCustomer,
+                         sqlite3_int64 *pnDelta){
   sqlite3_int64 nOld = 0;
   sqlite3_int64 nNew = 0;
+  sqlite3_int64 nReplaced = 0;
   int rc;
 
   *pnDelta = 0;
@@ -162,6 +166,15 @@ static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
       return rc;
     }
   }
+  if( eKind!='D' && eMode==SQLITE_REPLACE ){
+    rc = tenantQuotaReplacedBytes(p->pQuota, eKind=='I' ? 0 : argv[0],
+                                  &argv[2], zCustomer, &nReplaced);
+    if( rc!=SQLITE_OK ){
+      rowCopyInnerError(p);
+      return rc;
+    }
+    nOld += nReplaced;
+  }
   if( eKind!='D' ){
     nNew = tenantQuotaRowBytes(p->pQuota, &argv[2], eKind=='I');
   }
@@ -171,9 +184,7 @@ static int rowQuotaCheck(RowVtab *p, int eKind, sqlite3_value **argv,
 }
 
 /* Count a write's change once it has succeeded, unless it changed no row
-** (a delete of a missing row, INSERT OR IGNORE that ignored).
-** NOTE: INSERT OR REPLACE does not subtract the row it replaces, so
-** tenant_storage_check() reports the difference. */
+** (a delete of a missing row, INSERT OR IGNORE that ignored). */
 static void rowQuotaRecord(RowVtab *p, sqlite3_int64 nDelta){
   if( p->pQuota && sqlite3_changes(p->db)>0 ){
     tenantQuotaRecord(p->pQuota, nDelta);
@@ -211,7 +222,7 @@ int rowvtabUpdate(
 
   /* Delete. */
   if( argc==1 ){
-    rc = rowQuotaCheck(p, 'D', argv, zCustomer, &nDelta);
+    rc = rowQuotaCheck(p, 'D', eMode, argv, zCustomer, &nDelta);
     if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
@@ -256,7 +267,7 @@ int rowvtabUpdate(
                      " table \"%s\": leave the rowid out", p->zTable);
       return SQLITE_CONSTRAINT;
     }
-    rc = rowQuotaCheck(p, 'I', argv, zCustomer, &nDelta);
+    rc = rowQuotaCheck(p, 'I', eMode, argv, zCustomer, &nDelta);
     if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     for(i=0; i<p->nCol; i++){
@@ -284,7 +295,7 @@ int rowvtabUpdate(
                    " \"%s\": insert a new row instead", p->zTable);
     return SQLITE_CONSTRAINT;
   }
-  rc = rowQuotaCheck(p, 'U', argv, zCustomer, &nDelta);
+  rc = rowQuotaCheck(p, 'U', eMode, argv, zCustomer, &nDelta);
   if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<p->nCol; i++){

@@ -89,6 +89,7 @@ static int tenantConnectionInit(
   ** while a statement runs, as it does under SELECT load_extension(). */
   if( tenantSessionIsRegistered(db) ) return SQLITE_OK;
   rc = tenantProvisionRegister(db);
+  if( rc==SQLITE_OK ) rc = tenantQuotaRepairRegister(db);
   if( rc==SQLITE_OK ) rc = tenantCodecRegister(db);
   /* Last: it binds a session URI, which needs every module in place. */
   if( rc==SQLITE_OK ) rc = tenantSessionRegister(db, pzErrMsg);

@@ -278,6 +278,14 @@ sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
 int tenantQuotaStoredRowBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
                               const char *zCustomer, sqlite3_int64 *pnByte);
 
+/* Set *pnByte to the estimate of the customer's stored rows that a write
+** in conflict mode REPLACE removes: rows that conflict with apVal on the
+** primary key or a UNIQUE index. pRowid is NULL for an insert, else the
+** updated row, which is left out. */
+int tenantQuotaReplacedBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
+                             sqlite3_value **apVal, const char *zCustomer,
+                             sqlite3_int64 *pnByte);
+
 /*
 ** Check, before a write, that a change of nDelta bytes keeps zCustomer
 ** within its tier's storage limit. A change that takes the customer past
@@ -340,6 +348,10 @@ struct TenantStorage {
 int tenantQuotaMeasure(const char *zCustomer, int bRecompute,
                        TenantStorage *pOut, void **ppCache, char **pzErr);
 void tenantQuotaMeasureDone(void *pCache);
+
+/* Register tenant_storage_repair(customer), which sets a customer's stored
+** total to the recomputed one. */
+int tenantQuotaRepairRegister(sqlite3 *db);
 
 /* ---- meter.c: API calls per month ------------------------------------- */
 

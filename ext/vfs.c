@@ -124,6 +124,11 @@ static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
     p->iJrnlLast4 = -1;
     p->iJrnlCksum = -1;
   }
+  if( p->eCodec==TENANT_CODEC_DB ){
+    /* Growing an encrypted database writes encrypted pages, never zeros. */
+    int rc = tenantDbExtend(p, size);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   return p->pReal->pMethods->xTruncate(p->pReal, size);
 }
 
@@ -303,27 +308,28 @@ static int tenantOpenCodecDb(TenantVfsFile *p, const char *zName,
   int rc;
 
   if( strcmp(zCodec, "vfs")!=0 ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot open %s: unknown "
-        "codec \"%s\"; use codec=vfs", zName, zCodec);
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: unknown codec \"%s\": use "
+        "codec=vfs; cannot open %s", zCodec, zName);
     return SQLITE_CANTOPEN;
   }
   if( zCompat && strcmp(zCompat, "4")==0 ){
     eFormat = TENANT_CODEC_SQLCIPHER4;
   }else if( zCompat && strcmp(zCompat, "3")!=0 ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot open %s: invalid "
-        "cipher_compatibility \"%s\"; use 3 or 4", zName, zCompat);
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: invalid "
+        "cipher_compatibility \"%s\": use 3 or 4; cannot open %s", zCompat,
+        zName);
     return SQLITE_CANTOPEN;
   }
   if( tenantHostHasCodec() ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot open %s with "
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: attach with KEY instead of "
         "codec=vfs: this host links SQLCipher, whose codec encrypts "
-        "placement files; attach with KEY instead", zName);
+        "placement files; cannot open %s", zName);
     return SQLITE_CANTOPEN;
   }
   if( !tenantCodecAvailable() ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot open %s with "
-        "codec=vfs: SQLite %s is older than 3.34, which the VFS codec needs",
-        zName, sqlite3_libversion());
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: codec=vfs needs SQLite 3.34 "
+        "or newer, this host has %s; cannot open %s", sqlite3_libversion(),
+        zName);
     return SQLITE_CANTOPEN;
   }
   rc = tenantCodecAcquire(zName, eFormat, p->pReal, &p->pCodec);

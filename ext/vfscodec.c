@@ -171,9 +171,9 @@ int tenantCodecAcquire(const char *zPath, int eFormat, sqlite3_file *pReal,
   if( p ){
     if( p->eFormat!=eFormat ){
       sqlite3_mutex_leave(codecMutex());
-      sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot open %s with "
-          "cipher_compatibility=%d: it is open with format %d", zPath,
-          eFormat, p->eFormat);
+      sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: open the file with "
+          "cipher_compatibility=%d, the format it is open with, not %d: %s",
+          p->eFormat, eFormat, zPath);
       return SQLITE_CANTOPEN;
     }
     p->nRef++;
@@ -184,8 +184,9 @@ int tenantCodecAcquire(const char *zPath, int eFormat, sqlite3_file *pReal,
   sqlite3_mutex_leave(codecMutex());
 
   if( !codecKeyIdentity(zPath, zKeyId, sizeof(zKeyId)) ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot derive a key for %s: "
-        "an encrypted file needs a path \"<database>/<file>.db\"", zPath);
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: an encrypted file needs a "
+        "path \"<database>/<file>.db\" to derive its key; cannot open %s",
+        zPath);
     return SQLITE_CANTOPEN;
   }
   p = sqlite3_malloc64(sizeof(*p));
@@ -403,7 +404,7 @@ int tenantCipherEncrypt(TenantCipher *p, unsigned int iPgno,
   return SQLITE_OK;
 }
 
-static int codecIsZero(const unsigned char *a, int n){
+int tenantCodecIsBlank(const unsigned char *a, int n){
   int i;
   unsigned char x = 0;
   for(i=0; i<n; i++) x |= a[i];
@@ -452,7 +453,7 @@ int tenantCipherDecrypt(TenantCipher *p, unsigned int iPgno,
   unsigned char aIvCopy[CODEC_IV_BYTES];
   int nOut = 0;
 
-  if( iStart && !codecIsZero(aPage, pCodec->nPage) ){
+  if( iStart && !tenantCodecIsBlank(aPage, pCodec->nPage) ){
     if( codecAdoptSalt(p, aPage)!=SQLITE_OK ) return SQLITE_IOERR_READ;
   }
   if( cipherMac(p, aPage+iStart, nData+CODEC_IV_BYTES, iPgno, aMac)
@@ -461,7 +462,7 @@ int tenantCipherDecrypt(TenantCipher *p, unsigned int iPgno,
     return SQLITE_IOERR_READ;
   }
   if( CRYPTO_memcmp(aMac, aIv+CODEC_IV_BYTES, pCodec->nHmac)!=0 ){
-    int bZero = codecIsZero(aPage, pCodec->nPage);
+    int bZero = tenantCodecIsBlank(aPage, pCodec->nPage);
     memset(aPage, 0, nPage);
     return bZero ? SQLITE_OK : tenantCodecErrorCode();
   }

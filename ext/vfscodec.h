@@ -81,10 +81,16 @@ int tenantCipherEncrypt(TenantCipher *p, unsigned int iPgno,
 ** Check and decrypt one page image in place. Returns SQLITE_OK, with a
 ** page of zeros for an all-zero input (a page that was never written, as
 ** SQLCipher does), or tenantCodecErrorCode() when the HMAC does not match;
-** then aPage holds zeros, never the unauthenticated bytes.
+** then aPage holds zeros, never the unauthenticated bytes. Callers that
+** read the page from inside the file reject an all-zero image first (see
+** tenantCodecIsBlank), because only a read past the end of the file may
+** return one.
 */
 int tenantCipherDecrypt(TenantCipher *p, unsigned int iPgno,
                         unsigned char *aPage);
+
+/* True when the n bytes of a are all zero. */
+int tenantCodecIsBlank(const unsigned char *a, int n);
 
 /*
 ** Stream cipher for temporary files (statement journals, temp databases):

@@ -90,6 +90,10 @@ int tenantDbRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
                  sqlite3_int64 iOfst);
 int tenantDbWrite(TenantVfsFile *p, const unsigned char *zBuf,
                   int iAmt, sqlite3_int64 iOfst);
+
+/* Fill an encrypted database file up to offset iEnd with encrypted pages
+** of zeros, so that no gap in it reads as zeros (vfsio.c). */
+int tenantDbExtend(TenantVfsFile *p, sqlite3_int64 iEnd);
 int tenantJrnlRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
                    sqlite3_int64 iOfst);
 int tenantJrnlWrite(TenantVfsFile *p, const unsigned char *zBuf,

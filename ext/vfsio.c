@@ -16,6 +16,7 @@
 #include "vfsfile.h"
 SQLITE_EXTENSION_INIT3
 
+#include <assert.h>
 #include <string.h>
 
 static unsigned int tenantGet4(const unsigned char *a){
@@ -39,14 +40,45 @@ int tenantRealWrite(TenantVfsFile *p, const void *z, int n,
   return p->pReal->pMethods->xWrite(p->pReal, z, n, i);
 }
 
-/* Log a page that fails its HMAC and return the code SQLite gets. */
+/*
+** Log a page that fails its HMAC and return the code SQLite gets. Page 1 of
+** a database file is the first page any connection reads, so a wrong key
+** fails it before anything else. It returns SQLITE_NOTADB, as SQLCipher's
+** codec does, and every other page returns tenantCodecErrorCode().
+** sqlite3_log() keeps about 210 bytes of a line, so the advice comes
+** before the path.
+*/
 static int tenantReportBadPage(TenantVfsFile *p, const char *zWhere,
                                sqlite3_int64 iWhere, unsigned int iPgno){
+  const char *zName = p->zName ? p->zName : "a temporary file";
   int rc = tenantCodecErrorCode();
-  sqlite3_log(rc, "tenant VFS: page %u of %s (%s %lld) fails its HMAC "
-      "check: the file is corrupt or was changed outside SQLite, or the key "
-      "is wrong", iPgno, p->zName ? p->zName : "a temporary file", zWhere,
-      iWhere);
+  if( iPgno==1 && p->eCodec==TENANT_CODEC_DB ){
+    sqlite3_log(SQLITE_NOTADB, "tenant VFS: page 1 of the file fails its "
+        "HMAC check at %s %lld: check the master key, or restore the file "
+        "if it is corrupt: %s", zWhere, iWhere, zName);
+    return SQLITE_NOTADB;
+  }
+  sqlite3_log(rc, "tenant VFS: page %u of the file fails its HMAC check at "
+      "%s %lld: the file is corrupt or was changed outside SQLite, or the "
+      "key is wrong: %s", iPgno, zWhere, iWhere, zName);
+  return rc;
+}
+
+/*
+** Log a page image of zeros read from inside a file and return
+** tenantCodecErrorCode(). The codec writes every page it stores with an
+** IV and an HMAC, and fills any gap before a page it writes (see
+** tenantDbExtend), so zeros inside the file are damage or tampering. Only
+** a read past the end of the file returns zeros, as SQLITE_IOERR_SHORT_READ.
+** SQLCipher 3.4.1 accepts such a page as one never written; SQLCipher 4
+** accepts it only in auto-vacuum databases, for reads past the end.
+*/
+static int tenantReportBlankPage(TenantVfsFile *p, const char *zWhere,
+                                 sqlite3_int64 iWhere, unsigned int iPgno){
+  int rc = tenantCodecErrorCode();
+  sqlite3_log(rc, "tenant VFS: page %u of the file is all zeros at %s "
+      "%lld: it was overwritten outside SQLite; restore the file from a "
+      "backup: %s", iPgno, zWhere, iWhere, p->zName);
   return rc;
 }
 
@@ -69,6 +101,9 @@ int tenantDbRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
       return rc;
     }
     if( rc!=SQLITE_OK ) return rc;
+    if( tenantCodecIsBlank(zBuf, iAmt) ){
+      return tenantReportBlankPage(p, "offset", iOfst, iPgno);
+    }
     rc = tenantCipherDecrypt(p->pCipher, iPgno, zBuf);
     if( rc==tenantCodecErrorCode() ){
       rc = tenantReportBadPage(p, "offset", iOfst, iPgno);
@@ -87,6 +122,8 @@ int tenantDbRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
       memset(p->aBuf, 0, nPage);
       bShort = 1;
       rc = SQLITE_OK;
+    }else if( rc==SQLITE_OK && tenantCodecIsBlank(p->aBuf, nPage) ){
+      rc = tenantReportBlankPage(p, "offset", iPageOfst, iPgno);
     }else if( rc==SQLITE_OK ){
       rc = tenantCipherDecrypt(p->pCipher, iPgno, p->aBuf);
       if( rc==tenantCodecErrorCode() ){
@@ -113,13 +150,42 @@ static int tenantDbCheckHeader(TenantVfsFile *p, const unsigned char *a){
   if( nDeclared==p->nPage && nReserve==tenantCodecReserve(p->pCodec) ){
     return SQLITE_OK;
   }
-  sqlite3_log(SQLITE_IOERR_WRITE, "tenant VFS: cannot encrypt %s: its "
-      "header declares pages of %d bytes with %d reserved, but the "
-      "SQLCipher %d format needs %d and %d; set PRAGMA page_size and "
-      "SQLITE_FCNTL_RESERVE_BYTES before the first write", p->zName,
-      nDeclared, nReserve, tenantCodecFormat(p->pCodec), p->nPage,
-      tenantCodecReserve(p->pCodec));
+  sqlite3_log(SQLITE_IOERR_WRITE, "tenant VFS: set PRAGMA page_size=%d "
+      "and SQLITE_FCNTL_RESERVE_BYTES=%d before the first write: the "
+      "SQLCipher %d format needs them, the header declares %d and %d; "
+      "cannot encrypt %s", p->nPage, tenantCodecReserve(p->pCodec),
+      tenantCodecFormat(p->pCodec), nDeclared, nReserve, p->zName);
   return SQLITE_IOERR_WRITE;
+}
+
+/*
+** Fill the gap between the end of the file and offset iEnd with encrypted
+** pages of zeros. SQLite leaves such gaps where it skips a page whose
+** content no longer matters (a free-list leaf), and a WAL checkpoint
+** extends the file with xTruncate. Filled, the file contains no page of
+** zeros that a reader must take for a page never written. The lock-byte
+** page at 1 GiB is left as a gap, because SQLite never reads it.
+*/
+int tenantDbExtend(TenantVfsFile *p, sqlite3_int64 iEnd){
+  static const unsigned char aZero[TENANT_CODEC_MAX_PAGE];
+  unsigned int iLockPage = (unsigned int)(0x40000000 / p->nPage) + 1;
+  sqlite3_int64 nSize = 0;
+  sqlite3_int64 iOfst;
+  int rc;
+
+  assert( p->nPage<=TENANT_CODEC_MAX_PAGE );
+  rc = p->pReal->pMethods->xFileSize(p->pReal, &nSize);
+  if( rc!=SQLITE_OK ) return rc;
+
+  /* A partial last page, as a crash may leave, is kept as it is. */
+  iOfst = (nSize + p->nPage - 1) / p->nPage * p->nPage;
+  for(; rc==SQLITE_OK && iOfst+p->nPage<=iEnd; iOfst+=p->nPage){
+    unsigned int iPgno = (unsigned int)(iOfst/p->nPage) + 1;
+    if( iPgno==iLockPage ) continue;
+    rc = tenantCipherEncrypt(p->pCipher, iPgno, aZero, p->aBuf);
+    if( rc==SQLITE_OK ) rc = tenantRealWrite(p, p->aBuf, p->nPage, iOfst);
+  }
+  return rc;
 }
 
 int tenantDbWrite(TenantVfsFile *p, const unsigned char *zBuf,
@@ -128,16 +194,19 @@ int tenantDbWrite(TenantVfsFile *p, const unsigned char *zBuf,
   int rc;
 
   if( iAmt!=p->nPage || iOfst%p->nPage!=0 ){
-    sqlite3_log(SQLITE_IOERR_WRITE, "tenant VFS: cannot encrypt a write of "
-        "%d bytes at offset %lld of %s: the SQLCipher %d format needs "
-        "whole pages of %d bytes; set PRAGMA page_size=%d before the first "
-        "write", iAmt, iOfst, p->zName, tenantCodecFormat(p->pCodec),
-        p->nPage, p->nPage);
+    sqlite3_log(SQLITE_IOERR_WRITE, "tenant VFS: set PRAGMA page_size=%d "
+        "before the first write: the SQLCipher %d format needs whole pages "
+        "of %d bytes, not %d bytes at offset %lld; cannot encrypt %s",
+        p->nPage, tenantCodecFormat(p->pCodec), p->nPage, iAmt, iOfst,
+        p->zName);
     return SQLITE_IOERR_WRITE;
   }
   iPgno = (unsigned int)(iOfst/p->nPage) + 1;
   if( iPgno==1 ){
     rc = tenantDbCheckHeader(p, zBuf);
+    if( rc!=SQLITE_OK ) return rc;
+  }else{
+    rc = tenantDbExtend(p, iOfst);
     if( rc!=SQLITE_OK ) return rc;
   }
   rc = tenantCipherEncrypt(p->pCipher, iPgno, zBuf, p->aBuf);
@@ -522,9 +591,9 @@ static unsigned int tenantWalLocate(TenantVfsFile *p, sqlite3_int64 iOfst,
 
 static int tenantWalUnsupported(TenantVfsFile *p, const char *zOp, int iAmt,
                                 sqlite3_int64 iOfst, int rc){
-  sqlite3_log(rc, "tenant VFS: %s of %d bytes at offset %lld of %s is not "
-      "supported by the codec: it crosses a WAL frame boundary", zOp, iAmt,
-      iOfst, p->zName);
+  sqlite3_log(rc, "tenant VFS: %s of %d bytes at offset %lld is not "
+      "supported by the codec: it crosses a WAL frame boundary: %s", zOp,
+      iAmt, iOfst, p->zName);
   return rc;
 }
 
@@ -559,7 +628,12 @@ int tenantWalRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
       if( rc==SQLITE_IOERR_SHORT_READ ) memset(zBuf, 0, iAmt);
       return rc;
     }
+    /* SQLite reads an image alone only for a frame it has validated, whose
+    ** image the codec wrote: zeros there are damage. */
     iPgno = tenantGet4(p->aBuf);
+    if( tenantCodecIsBlank(aData, p->nPage) ){
+      return tenantReportBlankPage(p, "WAL frame", k, iPgno);
+    }
     rc = tenantCipherDecrypt(p->pCipher, iPgno, aData);
     if( rc==tenantCodecErrorCode() ){
       return tenantReportBadPage(p, "WAL frame", k, iPgno);

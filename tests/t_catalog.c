@@ -844,7 +844,7 @@ static void testDecommission(void){
 static void testAdminList(void){
   int n = 0;
   while( azAdmin[n] ) n++;
-  tap_is_int(n, 13, "admin: thirteen administrative functions");
+  tap_is_int(n, 14, "admin: fourteen administrative functions");
   tap_is_str(azAdmin[1], "tenant_provision", "admin: list names them");
 }
 
