@@ -117,6 +117,7 @@ static const char catalogSchema[] =
   "  path TEXT NOT NULL,"
   "  onyx_instance INTEGER"
   ");"
+  "CREATE INDEX IF NOT EXISTS placements_database ON placements(database);"
 
   "CREATE TABLE IF NOT EXISTS agents("
   "  customer TEXT NOT NULL,"

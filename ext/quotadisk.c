@@ -93,20 +93,37 @@ static void quotaFolderRefresh(const char *zFolder){
     "SELECT c.id, y.storage_limit_bytes FROM placements p"
     "  JOIN customers c ON c.id=p.customer"
     "  JOIN policy y ON y.tier=c.tier"
-    " WHERE ?2 || '/' || p.project || '/' || p.database = ?1"
-    "   AND c.tier='sapphire'";
+    " WHERE p.database=?2 AND p.project=?1 AND c.tier='sapphire'";
+  char zProject[TENANT_MAX_PATH];
   char zCustomer[TENANT_MAX_ID + 1];
+  const char *zRoot = tenantCatalogRoot();
+  const char *zDatabase;
   sqlite3_int64 iLimit = -1;
   sqlite3_stmt *pStmt = 0;
   QuotaFolder *p;
   sqlite3 *db;
+  size_t nRoot;
+
+  /* Split "<root>/<project>/<database>". Only dedicated (Sapphire)
+  ** placements have a limit here, and a shared project folder
+  ** ("shared-...") holds none: skip the lookup, which would otherwise
+  ** visit every customer of the shared database. */
+  if( zRoot==0 ) return;
+  nRoot = strlen(zRoot);
+  if( strncmp(zFolder, zRoot, nRoot)!=0 || zFolder[nRoot]!='/' ) return;
+  sqlite3_snprintf(sizeof(zProject), zProject, "%s", zFolder+nRoot+1);
+  if( strncmp(zProject, "shared-", 7)==0 ) return;
+  zDatabase = strchr(zProject, '/');
+  if( zDatabase==0 ) return;
+  zProject[zDatabase-zProject] = 0;
+  zDatabase++;
 
   zCustomer[0] = 0;
   db = tenantCatalogEnter();
   if( db==0 ) return;
   if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zFolder, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, tenantCatalogRoot(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 1, zProject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zDatabase, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       sqlite3_snprintf(sizeof(zCustomer), zCustomer, "%s",
                        sqlite3_column_text(pStmt, 0));

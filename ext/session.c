@@ -197,6 +197,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   TenantFile *pFile = &p->plan.aFile[iFile];
   int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
   int bWritable = 0;
+  char zToken[TENANT_VFS_TOKEN_LEN+1];
   const char *zPartition = 0;
   char *zName;
   sqlite3_file *pOsFile = 0;
@@ -229,11 +230,20 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
       bWritable = 1;
     }
   }
-  zName = sqlite3_mprintf("file:%s/%s?vfs=" TENANT_VFS_NAME "&mode=%s%s",
-                          p->plan.zCustomer, zPartition,
+  if( tenantVfsBindingBegin(zToken)!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot bind customer \"%s\": too many bindings "
+        "run at once in this process; try again", p->plan.zCustomer);
+    return SQLITE_BUSY;
+  }
+  zName = sqlite3_mprintf("file:%s/%s@%s?vfs=" TENANT_VFS_NAME
+                          "&mode=%s%s&bind=%s",
+                          p->plan.zCustomer, zPartition, zToken,
                           bWritable ? "rw" : "ro",
-                          bVfsCodec ? "&codec=vfs" : "");
-  if( zName==0 ) return SQLITE_NOMEM;
+                          bVfsCodec ? "&codec=vfs" : "", zToken);
+  if( zName==0 ){
+    tenantVfsBindingEnd(zToken);
+    return SQLITE_NOMEM;
+  }
 
   if( bVfsCodec ){
     zSql = "ATTACH ?1 AS ?2";
@@ -244,10 +254,9 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   }else{
     zSql = "ATTACH ?1 AS ?2";
   }
-  tenantVfsBindingBegin();
   rc = tenantSessionExec(p, zSql, zName, p->azSchema[iFile],
                          pFile->bEncrypted && !bVfsCodec ? iFile : -1, pzErr);
-  tenantVfsBindingEnd();
+  tenantVfsBindingEnd(zToken);
   sqlite3_free(zName);
   if( (rc&0xff)==SQLITE_NOTADB ){
     tenantSetError(pzErr, "cannot open placement file %s of customer \"%s\": "

@@ -179,12 +179,16 @@ int tenantVfsIsSession(sqlite3 *db, const char **pzCustomer);
 int tenantVfsIsPlacement(sqlite3_file *pFile);
 
 /*
-** Bracket the binder's ATTACH of a logical name "<customer>/<partition>".
-** The VFS resolves such names only inside the bracket, on the same thread,
-** so that no one opens a shared file unbound by its logical name.
+** Bracket the binder's ATTACH of a logical name. Begin writes a fresh token
+** of TENANT_VFS_TOKEN_LEN hex digits and a NUL to zToken; the binder
+** attaches "file:<customer>/<partition>@<token>?vfs=tenant&bind=<token>".
+** The VFS resolves a logical name only while its token is active, so no
+** one else opens a shared file unbound by its logical name. Begin returns
+** SQLITE_BUSY when too many bindings run at once.
 */
-void tenantVfsBindingBegin(void);
-void tenantVfsBindingEnd(void);
+#define TENANT_VFS_TOKEN_LEN 32
+int tenantVfsBindingBegin(char *zToken);
+void tenantVfsBindingEnd(const char *zToken);
 
 /* ---- session.c -------------------------------------------------------- */
 

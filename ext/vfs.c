@@ -378,7 +378,7 @@ static int tenantOpenCodecState(TenantVfsFile *p){
 
 /* ---- VFS methods ------------------------------------------------------ */
 
-static __thread int tenantVfsBinding;  /* defined with the binding calls */
+static int tenantVfsTokenIsActive(const char *zToken, int nToken);
 
 static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
                          sqlite3_file *pFile, int flags, int *pOutFlags){
@@ -444,7 +444,12 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
   }
   if( rc==SQLITE_OK && zRealName && p->eKind==TENANT_FILE_PHYSICAL
    && (flags & (SQLITE_OPEN_MAIN_DB|SQLITE_OPEN_WAL)) ){
-    rc = tenantQuotaDiskOpen(zRealName, tenantVfsBinding>0, &p->pQuota);
+    /* Only the binder's ATTACH carries a token; the catalog mutex is free
+    ** then, so the quota code may read the catalog. */
+    const char *zToken = sqlite3_uri_parameter(zName, "bind");
+    int bBinding = zToken
+        && tenantVfsTokenIsActive(zToken, (int)strlen(zToken));
+    rc = tenantQuotaDiskOpen(zRealName, bBinding, &p->pQuota);
   }
   if( rc!=SQLITE_OK ){
     p->pReal->pMethods->xClose(p->pReal);
@@ -497,20 +502,61 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 ** that is already a session name or an absolute physical path (as in a
 ** child journal's record of its super-journal) is kept.
 */
-/* Depth of tenantVfsBindingBegin() on this thread. */
-static __thread int tenantVfsBinding = 0;
+/*
+** Tokens of the bindings in progress. A binder names a partition
+** "<customer>/<partition>@<token>" with a fresh random token, so no one else
+** can open a logical name: a thread-local flag would do, but LeakSanitizer
+** cannot scan the thread-local storage of a library loaded with dlopen().
+** Guarded by SQLITE_MUTEX_STATIC_APP2, the session list's mutex.
+*/
+#define TENANT_VFS_MAX_BINDINGS 64
+static char tenantVfsToken[TENANT_VFS_MAX_BINDINGS][TENANT_VFS_TOKEN_LEN+1];
 
-void tenantVfsBindingBegin(void){
-  tenantVfsBinding++;
+int tenantVfsBindingBegin(char *zToken){
+  unsigned char aRand[TENANT_VFS_TOKEN_LEN/2];
+  sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
+  int i, j;
+
+  sqlite3_randomness(sizeof(aRand), aRand);
+  for(j=0; j<(int)sizeof(aRand); j++){
+    sqlite3_snprintf(3, &zToken[2*j], "%02x", aRand[j]);
+  }
+  sqlite3_mutex_enter(pMutex);
+  for(i=0; i<TENANT_VFS_MAX_BINDINGS && tenantVfsToken[i][0]; i++){}
+  if( i<TENANT_VFS_MAX_BINDINGS ){
+    memcpy(tenantVfsToken[i], zToken, TENANT_VFS_TOKEN_LEN+1);
+  }
+  sqlite3_mutex_leave(pMutex);
+  return i<TENANT_VFS_MAX_BINDINGS ? SQLITE_OK : SQLITE_BUSY;
 }
 
-void tenantVfsBindingEnd(void){
-  tenantVfsBinding--;
+void tenantVfsBindingEnd(const char *zToken){
+  sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
+  int i;
+  sqlite3_mutex_enter(pMutex);
+  for(i=0; i<TENANT_VFS_MAX_BINDINGS; i++){
+    if( strcmp(tenantVfsToken[i], zToken)==0 ) tenantVfsToken[i][0] = 0;
+  }
+  sqlite3_mutex_leave(pMutex);
+}
+
+static int tenantVfsTokenIsActive(const char *zToken, int nToken){
+  sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
+  int i, bActive = 0;
+  if( nToken!=TENANT_VFS_TOKEN_LEN ) return 0;
+  sqlite3_mutex_enter(pMutex);
+  for(i=0; i<TENANT_VFS_MAX_BINDINGS && !bActive; i++){
+    bActive = tenantVfsToken[i][0]
+           && memcmp(tenantVfsToken[i], zToken, TENANT_VFS_TOKEN_LEN)==0;
+  }
+  sqlite3_mutex_leave(pMutex);
+  return bActive;
 }
 
 static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
                                  int nOut, char *zOut){
-  const char *zSlash;
+  char zLogical[TENANT_MAX_ID*3];
+  const char *zSlash, *zAt;
   char *zErr = 0;
   int rc;
   (void)pVfs;
@@ -535,16 +581,21 @@ static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
   }
 
   /* A shared file opened by its logical name outside a binding would be
-  ** unfiltered: only the binder's ATTACH may use these names. */
-  if( tenantVfsBinding==0 ){
-    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: \"%s\" names a partition; "
-                "partitions are attached only by binding a session: open "
-                "\"file:<customer>?vfs=tenant\" instead", zName);
+  ** unfiltered: only the binder's ATTACH, with its token, may use these
+  ** names. */
+  zAt = strchr(zName, '@');
+  if( zAt==0 || !tenantVfsTokenIsActive(zAt+1, (int)strlen(zAt+1)) ){
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: partitions are attached only "
+                "by binding a session: open \"file:<customer>?vfs=tenant\" "
+                "instead of \"%.*s\"", zAt ? (int)(zAt-zName) : 200, zName);
     return SQLITE_CANTOPEN;
   }
+  if( zAt-zName>=(int)sizeof(zLogical) ) return SQLITE_CANTOPEN;
+  memcpy(zLogical, zName, zAt-zName);
+  zLogical[zAt-zName] = 0;
 
   rc = tenantCatalogOpen(0, &zErr);
-  if( rc==SQLITE_OK ) rc = tenantPlanResolve(zName, zOut, nOut, &zErr);
+  if( rc==SQLITE_OK ) rc = tenantPlanResolve(zLogical, zOut, nOut, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot resolve \"%s\": %s",
                 zName, zErr ? zErr : "unknown error");
