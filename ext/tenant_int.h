@@ -15,6 +15,7 @@
 **   rowvtab.c    the "tenant_row" isolation virtual table: scans
 **   rowwrite.c   its write path: xUpdate, storage checks, transactions
 **   placeholder.c  the "tenant_hidden" placeholder for unreached tables
+**   memfile.c    the in-memory main database of a session
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
 **   quota.c, quotadisk.c, quotameasure.c
 **                storage accounting and limits: shared files, dedicated
@@ -236,6 +237,12 @@ void tenantSessionLeaveInternal(TenantSession *p);
 ** "CREATE VIRTUAL TABLE temp.<t> USING tenant_row(<t>)" then wraps the
 ** real table <t> that tenantSessionLookupTable() names. */
 int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
+
+/* ---- memfile.c -------------------------------------------------------- */
+
+/* Open an empty in-memory file in pFile, which has nSpace bytes. Returns
+** SQLITE_CANTOPEN when nSpace is too small for it. */
+int tenantMemFileOpen(sqlite3_file *pFile, int nSpace);
 
 /* ---- placeholder.c ---------------------------------------------------- */
 

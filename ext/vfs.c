@@ -410,6 +410,13 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
       rc = tenantSessionRealPath(zName, zSuper, sizeof(zSuper));
       if( rc!=SQLITE_OK ) return rc;
       zRealName = zSuper;
+    }else if( tenantMemFileOpen(p->pReal, REAL_VFS->szOsFile)==SQLITE_OK ){
+      /* The main database and its journals hold nothing of the customer's:
+      ** memory, with no codec, and no file to create and unlink. */
+      if( pOutFlags ) *pOutFlags = flags;
+      pFile->pMethods = &tenantIoMethods[0];
+      (void)pVfs;
+      return SQLITE_OK;
     }else{
       /* Anonymous: the underlying VFS makes a temporary file that is
       ** deleted on close. It names one only for temporary kinds of file,
