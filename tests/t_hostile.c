@@ -20,22 +20,6 @@
 
 static const char *zRoot;
 
-/* Open a session by URI; returns NULL and stores the error on failure. */
-static sqlite3 *openSession(const char *zQuery, char *zErr, int nErr){
-  sqlite3 *db = 0;
-  char zUri[512];
-  int rc;
-  snprintf(zUri, sizeof(zUri), "file:%s", zQuery);
-  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                       |SQLITE_OPEN_URI, 0);
-  if( rc!=SQLITE_OK ){
-    if( zErr ) snprintf(zErr, nErr, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
-  if( zErr ) zErr[0] = 0;
-  return db;
-}
 
 static int fileExists(const char *zPath){
   struct stat st;
@@ -85,7 +69,7 @@ static void testProvision(sqlite3 *dbAdmin){
   }
   for(i=0; azRows[i]; i+=2){
     char zErr[512];
-    sqlite3 *db = openSession(azRows[i], zErr, sizeof(zErr));
+    sqlite3 *db = tap_open_uri(azRows[i], zErr, sizeof(zErr));
     const char *zExecErr = db ? tap_exec_error(db, azRows[i+1]) : zErr;
     if( !tap_ok(zExecErr==0, "setup: row of %s", azRows[i]) ){
       tap_diag("%s", zExecErr);
@@ -106,7 +90,7 @@ static void testExportInjection(void){
   const char *zRes;
   sqlite3 *db;
 
-  db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
   if( !tap_ok(db!=0, "export: X1 session opens") ){
     tap_diag("%s", zErr);
     return;
@@ -148,7 +132,7 @@ static void testExportInjection(void){
              "export: no temp trigger in the session");
   sqlite3_close(db);
 
-  db = openSession("S1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("S1?vfs=tenant", zErr, sizeof(zErr));
   zRes = db ? tap_query_text(db, "SELECT data FROM communications_data "
                                  "WHERE id='s1-row'") : 0;
   tap_is_str(zRes, "S1 only", "export: row of S1 unchanged");
@@ -159,7 +143,7 @@ static void testExportInjection(void){
 ** to the session. */
 static void testSchemaTables(void){
   char zErr[512];
-  sqlite3 *db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  sqlite3 *db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
   if( !tap_ok(db!=0, "schema: X1 session opens") ) return;
   tap_ok(tap_exec_error(db, "DELETE FROM sqlite_temp_master")!=0,
          "schema: DELETE FROM sqlite_temp_master fails");
@@ -191,7 +175,7 @@ static void testBusyOpen(void){
     /* Child: hold the write lock of the shared file for 300 ms. (BEGIN
     ** EXCLUSIVE fails in SQLite 3.15.2 here: the parent's files are
     ** attached read-only.) */
-    sqlite3 *dbLock = openSession("X2?vfs=tenant", 0, 0);
+    sqlite3 *dbLock = tap_open_uri("X2?vfs=tenant", 0, 0);
     int rc = dbLock ? sqlite3_exec(dbLock, "BEGIN; INSERT INTO "
         "basic_communications(id, data) VALUES('lock', 'x')", 0, 0, 0) : 1;
     if( write(aPipe[1], "x", 1)!=1 ) rc = 1;
@@ -204,7 +188,7 @@ static void testBusyOpen(void){
   if( read(aPipe[0], &c, 1)!=1 ) c = 0;
   close(aPipe[0]);
 
-  db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
   if( !tap_ok(db!=0, "busy: session opens while another holds the lock") ){
     tap_diag("%s", zErr);
   }
@@ -227,7 +211,7 @@ static void testMissingFile(void){
   if( !tap_ok(rename(zPath, zSaved)==0, "missing: owner.db of S2 moved") ){
     return;
   }
-  db = openSession("S2?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("S2?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db==0, "missing: session of S2 fails to open");
   tap_ok(!fileExists(zPath), "missing: owner.db of S2 not re-created");
   tap_ok(strstr(zErr, "owner.db")!=0 || strstr(zErr, "not found")!=0,
@@ -241,7 +225,7 @@ static void testMissingFile(void){
 ** a raw placement file outside any binding. */
 static void testLogicalMain(void){
   char zErr[512];
-  sqlite3 *db = openSession("X2/basic_communications?vfs=tenant",
+  sqlite3 *db = tap_open_uri("X2/basic_communications?vfs=tenant",
                             zErr, sizeof(zErr));
   tap_ok(db==0, "logical: file:X2/basic_communications?vfs=tenant "
                 "is rejected as a main database");
@@ -265,7 +249,7 @@ static void testErrorPrefix(void){
   }
   snprintf(zKey, sizeof(zKey), "%s", zSaved ? zSaved : "");
   setenv("TENANT_MASTER_KEY", "short", 1);
-  db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db==0, "prefix: a short master key fails the open");
   tap_ok(strstr(zErr, "tenant: tenant:")==0,
          "prefix: no doubled prefix: %s", zErr);

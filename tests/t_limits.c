@@ -52,21 +52,6 @@ static int logContains(const char *z){
 }
 
 /* Open a session by URI. On failure, return NULL and copy the error. */
-static sqlite3 *openSession(const char *zQuery, char *zErr, int nErr){
-  sqlite3 *db = 0;
-  char zUri[512];
-  int rc;
-  snprintf(zUri, sizeof(zUri), "file:%s", zQuery);
-  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                       |SQLITE_OPEN_URI, 0);
-  if( rc!=SQLITE_OK ){
-    if( zErr ) snprintf(zErr, nErr, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
-  if( zErr ) zErr[0] = 0;
-  return db;
-}
 
 /*
 ** Check that the stored usage of zCustomer equals the usage recomputed
@@ -126,7 +111,7 @@ static void testProvision(sqlite3 *dbAdmin){
 ** its limit with one small row.
 */
 static void testReplaceDrift(sqlite3 *dbAdmin){
-  sqlite3 *db = openSession("C?vfs=tenant", 0, 0);
+  sqlite3 *db = tap_open_uri("C?vfs=tenant", 0, 0);
   const char *zErr = 0;
   int i;
   if( !tap_ok(db!=0, "replace: C session opens") ) return;
@@ -154,7 +139,7 @@ static void testReplaceDrift(sqlite3 *dbAdmin){
 ** must leave the first row as it was.
 */
 static void testFullIsAtomic(sqlite3 *dbAdmin){
-  sqlite3 *db = openSession("A?vfs=tenant", 0, 0);
+  sqlite3 *db = tap_open_uri("A?vfs=tenant", 0, 0);
   const char *zErr;
   if( !tap_ok(db!=0, "full: A session opens") ) return;
   tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data) "
@@ -221,7 +206,7 @@ static void testLockNeighbours(void){
     pid_t pid;
 
     /* The victim binds first, then waits at most 300 ms for any lock. */
-    dbVictim = openSession(aCase[i].zVictim, zErr, sizeof(zErr));
+    dbVictim = tap_open_uri(aCase[i].zVictim, zErr, sizeof(zErr));
     if( !tap_ok(dbVictim!=0, "%s: victim opens", aCase[i].zName) ){
       tap_diag("%s", zErr);
       continue;
@@ -235,7 +220,7 @@ static void testLockNeighbours(void){
 
     pid = fork();
     if( pid==0 ){
-      sqlite3 *dbHold = openSession(aCase[i].zHolder, 0, 0);
+      sqlite3 *dbHold = tap_open_uri(aCase[i].zHolder, 0, 0);
       int rc = dbHold ? sqlite3_exec(dbHold, aCase[i].zHold, 0, 0, 0) : 1;
       if( write(aReady[1], rc==SQLITE_OK ? "y" : "n", 1)!=1 ) rc = 1;
       if( read(aDone[0], &c, 1)!=1 ) rc = 1;
@@ -277,7 +262,7 @@ static int copiedRootChild(const char *zCopy){
   int rc;
   setenv("TENANT_ROOT", zCopy, 1);
   tap_open(&dbAdmin);
-  db = openSession("S2?vfs=tenant", 0, 0);
+  db = tap_open_uri("S2?vfs=tenant", 0, 0);
   if( db==0 ) return 2;
   rc = sqlite3_exec(db, "INSERT INTO communications_data(id, data) "
                     "VALUES('huge', printf('%.*c', 200000, 'H'))", 0, 0, 0);
@@ -298,7 +283,7 @@ static void testCopiedRoot(const char *zSelf){
   pid_t pid;
 
   /* The original root refuses the write. */
-  db = openSession("S2?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("S2?vfs=tenant", zErr, sizeof(zErr));
   if( !tap_ok(db!=0, "copy: S2 session opens") ){
     tap_diag("%s", zErr);
     return;
@@ -358,8 +343,8 @@ static int scanForMarker(const char *zPath, const struct stat *pStat,
 ** is open.
 */
 static void testNoPlaintext(void){
-  sqlite3 *dbS = openSession("S1?vfs=tenant", 0, 0);
-  sqlite3 *dbC = openSession("C?vfs=tenant", 0, 0);
+  sqlite3 *dbS = tap_open_uri("S1?vfs=tenant", 0, 0);
+  sqlite3 *dbC = tap_open_uri("C?vfs=tenant", 0, 0);
   if( !tap_ok(dbS && dbC, "plain: sessions open") ){
     sqlite3_close(dbS);
     sqlite3_close(dbC);
@@ -400,7 +385,7 @@ static void testZeroedPage(void){
   const char *zGot;
   FILE *f;
 
-  db = openSession("S1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("S1?vfs=tenant", zErr, sizeof(zErr));
   if( !tap_ok(db!=0, "zero: S1 session opens") ){
     tap_diag("%s", zErr);
     return;
@@ -428,7 +413,7 @@ static void testZeroedPage(void){
   }
 
   memset(aLog, 0, sizeof(aLog));
-  db = openSession("S1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("S1?vfs=tenant", zErr, sizeof(zErr));
   zGot = db ? tap_query_text(db, "SELECT length(data) || ':' || "
               "(data = printf('%.*c', 5000, 'A')) FROM communications_data "
               "WHERE id='ov'") : 0;
@@ -446,7 +431,7 @@ static void testZeroedPage(void){
   sqlite3_close(db);
 
   rename(zSaved, zPath);
-  db = openSession("S1?vfs=tenant", 0, 0);
+  db = tap_open_uri("S1?vfs=tenant", 0, 0);
   if( db ) tap_exec_error(db, "DELETE FROM communications_data WHERE id='ov'");
   sqlite3_close(db);
 }
@@ -459,7 +444,7 @@ static void testWrongKey(void){
   sqlite3 *db;
   snprintf(zKey, sizeof(zKey), "%s", zSaved ? zSaved : "");
   setenv("TENANT_MASTER_KEY", "a different master key of 40 characters!", 1);
-  db = openSession("C?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("C?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db==0, "key: a wrong master key fails the open");
   tap_ok(strstr(zErr, "the key does not match")!=0,
          "key: the error says the key does not match: %s", zErr);
@@ -502,8 +487,8 @@ static void testLongPathLog(void){
 ** inserts get consecutive rowids although A inserted rows in between.
 */
 static void testRowidLeak(void){
-  sqlite3 *dbA = openSession("A?vfs=tenant", 0, 0);
-  sqlite3 *dbC = openSession("C?vfs=tenant", 0, 0);
+  sqlite3 *dbA = tap_open_uri("A?vfs=tenant", 0, 0);
+  sqlite3 *dbC = tap_open_uri("C?vfs=tenant", 0, 0);
   sqlite3_int64 i1, i2;
   if( !tap_ok(dbA && dbC, "rowid: sessions open") ){
     sqlite3_close(dbA);
@@ -536,7 +521,7 @@ static void testReplaceUnique(sqlite3 *dbAdmin){
   tap_ok(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
          "'basic_communications', 'CREATE TABLE notes(id TEXT PRIMARY KEY,"
          " slug TEXT UNIQUE, body TEXT)')")==0, "unique: table added");
-  db = openSession("C?vfs=tenant", 0, 0);
+  db = tap_open_uri("C?vfs=tenant", 0, 0);
   if( !tap_ok(db!=0, "unique: C session opens") ) return;
   for(i=0; i<12 && zErr==0; i++){
     char zSql[200];
@@ -578,7 +563,7 @@ static void testReplaceUnique(sqlite3 *dbAdmin){
 ** stops growth.
 */
 static void testOtherModes(sqlite3 *dbAdmin){
-  sqlite3 *db = openSession("C?vfs=tenant", 0, 0);
+  sqlite3 *db = tap_open_uri("C?vfs=tenant", 0, 0);
   const char *zErr;
   if( !tap_ok(db!=0, "modes: C session opens") ) return;
   tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data) "
@@ -610,7 +595,7 @@ static void testRepair(sqlite3 *dbAdmin){
   sqlite3 *db;
   const char *zGot;
   setenv("TENANT_METER", "off", 1);
-  db = openSession("C?vfs=tenant", 0, 0);
+  db = tap_open_uri("C?vfs=tenant", 0, 0);
   unsetenv("TENANT_METER");
   if( !tap_ok(db!=0, "repair: unmetered C session opens") ) return;
   tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data) "
@@ -641,7 +626,7 @@ static void testRepair(sqlite3 *dbAdmin){
            zErr ? zErr : "(none)");
     tap_skip(3, "the stock host cannot measure encrypted shared files");
   }
-  db = openSession("C?vfs=tenant", 0, 0);
+  db = tap_open_uri("C?vfs=tenant", 0, 0);
   if( db ) tap_exec_error(db, "DELETE FROM basic_communications");
   sqlite3_close(db);
   checkNoDrift(dbAdmin, "C", "repair: no drift after the delete");

@@ -13,16 +13,10 @@
 #include <string.h>
 
 static sqlite3 *openSession(const char *zCustomer){
-  sqlite3 *db = 0;
-  char zUri[256];
-  snprintf(zUri, sizeof(zUri), "file:%s?vfs=tenant", zCustomer);
-  if( sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                      |SQLITE_OPEN_URI, 0)!=SQLITE_OK ){
-    tap_diag("cannot open a session on %s: %s", zCustomer,
-             sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
+  char zTail[256];
+  sqlite3 *db;
+  snprintf(zTail, sizeof(zTail), "%s?vfs=tenant", zCustomer);
+  db = tap_open_uri(zTail, 0, 0);
   return db;
 }
 

@@ -16,22 +16,6 @@
 
 static const char *zRoot;
 
-/* Open a session by URI; returns NULL and stores the error on failure. */
-static sqlite3 *openSession(const char *zQuery, char *zErr, int nErr){
-  sqlite3 *db = 0;
-  char zUri[512];
-  int rc;
-  snprintf(zUri, sizeof(zUri), "file:%s", zQuery);
-  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                       |SQLITE_OPEN_URI, 0);
-  if( rc!=SQLITE_OK ){
-    if( zErr ) snprintf(zErr, nErr, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return 0;
-  }
-  if( zErr ) zErr[0] = 0;
-  return db;
-}
 
 static int fileExists(const char *zPath){
   struct stat st;
@@ -68,7 +52,7 @@ static void testBinding(sqlite3 *dbAdmin){
   char zErr[512];
   sqlite3 *db;
 
-  db = openSession("X1?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db!=0, "bind: URI session opens");
   tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "X1",
              "bind: URI session is bound to X1");
@@ -76,22 +60,22 @@ static void testBinding(sqlite3 *dbAdmin){
              "bind: no agent without agent=");
   sqlite3_close(db);
 
-  db = openSession("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
   tap_is_str(tap_query_text(db, "SELECT tenant_agent()"), "alice",
              "bind: agent= binds the agent");
   sqlite3_close(db);
 
-  db = openSession("X1?vfs=tenant&agent=mallory", zErr, sizeof(zErr));
+  db = tap_open_uri("X1?vfs=tenant&agent=mallory", zErr, sizeof(zErr));
   tap_ok(db==0, "bind: unknown agent fails the open");
   tap_ok(strstr(zErr, "agent \"mallory\" not found for customer \"X1\"")!=0,
          "bind: unknown agent error names it: %s", zErr);
 
-  db = openSession("nobody?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("nobody?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db==0, "bind: unknown customer fails the open");
   tap_ok(strstr(zErr, "customer \"nobody\" not found")!=0,
          "bind: unknown customer error names it: %s", zErr);
 
-  db = openSession("..?vfs=tenant", zErr, sizeof(zErr));
+  db = tap_open_uri("..?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db==0, "bind: customer id '..' fails the open");
 
   /* tenant_bind() on an ordinary connection. */
@@ -153,7 +137,7 @@ static void testDenied(void){
                                 "no such table: communications_data" },
     { 0, 0 }
   };
-  sqlite3 *db = openSession("X1?vfs=tenant", 0, 0);
+  sqlite3 *db = tap_open_uri("X1?vfs=tenant", 0, 0);
   int i;
 
   tap_ok(tap_exec_error(db, "CREATE TEMP TABLE scratch(a)")==0,
@@ -187,9 +171,9 @@ static void testDenied(void){
 /* 4. Rows: each Onyx customer reads its own, the parent reads all of its
 ** file, a temp view over an isolation table stays isolated. */
 static void testRows(void){
-  sqlite3 *dbX1 = openSession("X1?vfs=tenant", 0, 0);
-  sqlite3 *dbX2 = openSession("X2?vfs=tenant", 0, 0);
-  sqlite3 *dbS1 = openSession("S1?vfs=tenant", 0, 0);
+  sqlite3 *dbX1 = tap_open_uri("X1?vfs=tenant", 0, 0);
+  sqlite3 *dbX2 = tap_open_uri("X2?vfs=tenant", 0, 0);
+  sqlite3 *dbS1 = tap_open_uri("S1?vfs=tenant", 0, 0);
 
   tap_ok(tap_exec_error(dbX1, "INSERT INTO basic_communications(id,data) "
          "VALUES('a','x1-a'),('b','x1-b')")==0, "rows: X1 inserts");
@@ -318,7 +302,7 @@ static void testInternalTyped(void){
     "DELETE FROM \"%s\".basic_communications",
     0
   };
-  sqlite3 *db = openSession("X1?vfs=tenant", 0, 0);
+  sqlite3 *db = tap_open_uri("X1?vfs=tenant", 0, 0);
   int i, iDb;
   for(iDb=2; sqlite3_db_name(db, iDb); iDb++){
     const char *zSchema = sqlite3_db_name(db, iDb);
@@ -345,14 +329,14 @@ static void testInternalTyped(void){
 /* 7. An application table added while a session is open: the session
 ** cannot reach its raw rows, and a new session reaches it isolated. */
 static void testLateTable(sqlite3 *dbAdmin){
-  sqlite3 *dbOld = openSession("X1?vfs=tenant", 0, 0);
-  sqlite3 *dbOther = openSession("X2?vfs=tenant", 0, 0);
+  sqlite3 *dbOld = tap_open_uri("X1?vfs=tenant", 0, 0);
+  sqlite3 *dbOther = tap_open_uri("X2?vfs=tenant", 0, 0);
   sqlite3 *dbNew;
 
   tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
       "'basic_communications', 'CREATE TABLE late_notes(n INTEGER PRIMARY "
       "KEY, t TEXT)')"), 0, "late: application table added");
-  dbNew = openSession("X2?vfs=tenant", 0, 0);
+  dbNew = tap_open_uri("X2?vfs=tenant", 0, 0);
   tap_is_str(tap_exec_error(dbNew, "INSERT INTO late_notes(n,t) "
       "VALUES(1,'x2')"), 0, "late: new session writes the new table");
   sqlite3_close(dbNew);
@@ -373,7 +357,7 @@ static void testLateTable(sqlite3 *dbAdmin){
   sqlite3_close(dbOld);
   sqlite3_close(dbOther);
 
-  dbNew = openSession("X1?vfs=tenant", 0, 0);
+  dbNew = tap_open_uri("X1?vfs=tenant", 0, 0);
   tap_is_str(tap_query_text(dbNew, "SELECT count(*) FROM late_notes"), "0",
              "late: reconnected session sees none of X2's rows");
   sqlite3_close(dbNew);
@@ -405,7 +389,7 @@ static void testStat1(void){
   }
   sqlite3_close(db);
 
-  db = openSession("X1?vfs=tenant", 0, 0);
+  db = tap_open_uri("X1?vfs=tenant", 0, 0);
   zErr = tap_exec_error(db, "SELECT tbl, stat FROM sqlite_stat1");
   tap_is_str(zErr, 0, "stat1: reading it raises no error");
   tap_is_str(tap_query_text(db, "SELECT max(tbl) FROM sqlite_stat1"), 0,

@@ -61,6 +61,24 @@ static int tapResult(int cond, const char *zName){
   return cond;
 }
 
+sqlite3 *tap_open_uri(const char *zTail, char *zErr, int nErr){
+  sqlite3 *db = 0;
+  char zUri[1024];
+  snprintf(zUri, sizeof(zUri), "file:%s", zTail);
+  if( sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
+                      |SQLITE_OPEN_URI, 0)!=SQLITE_OK ){
+    if( zErr ){
+      snprintf(zErr, nErr, "%s", sqlite3_errmsg(db));
+    }else{
+      tap_diag("cannot open %s: %s", zUri, sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+    return 0;
+  }
+  if( zErr ) zErr[0] = 0;
+  return db;
+}
+
 int tap_todo(int cond, const char *zWhy, const char *zFormat, ...){
   char zName[512];
   va_list ap;

@@ -58,6 +58,12 @@ void tap_done(void);
 ** the whole run (exit 255) when TENANT_EXT is unset or loading fails. */
 void tap_open(sqlite3 **ppDb);
 
+/* Open the URI "file:<zTail>" (for a session, "<customer>?vfs=tenant...")
+** for reading and writing. Returns the connection, or NULL with the error
+** copied to zErr (nErr bytes), or printed as a diagnostic when zErr is
+** NULL. On success zErr, when given, is set to "". */
+sqlite3 *tap_open_uri(const char *zTail, char *zErr, int nErr);
+
 /* Remove and create tests/tmp/<zName>-<host> under the working directory,
 ** where host is "sqlite" or "sqlcipher", and point TENANT_ROOT at it. Also
 ** sets TENANT_MASTER_KEY to a fixed 40-character test key and unsets
