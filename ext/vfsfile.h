@@ -111,4 +111,7 @@ int tenantTempWrite(TenantVfsFile *p, const unsigned char *zBuf,
 ** before every operation that must see the WAL as it is on disk. */
 int tenantWalFlush(TenantVfsFile *p);
 
+/* The last three components of a file's path, for log lines. */
+const char *tenantShortName(const char *zName);
+
 #endif /* TENANT_VFSFILE_H */

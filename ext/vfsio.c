@@ -48,19 +48,35 @@ int tenantRealWrite(TenantVfsFile *p, const void *z, int n,
 ** sqlite3_log() keeps about 210 bytes of a line, so the advice comes
 ** before the path.
 */
+/*
+** The last three components of a file's path: "<project>/<database>/<file>"
+** under the root. sqlite3_log() keeps about 210 bytes of a line, so a log
+** line names a file by this, which is unique in its root, and puts it
+** first.
+*/
+const char *tenantShortName(const char *zName){
+  const char *z;
+  int nSlash = 0;
+  if( zName==0 ) return "a temporary file";
+  for(z=zName+strlen(zName); z>zName; z--){
+    if( z[-1]=='/' && ++nSlash==3 ) return z;
+  }
+  return zName;
+}
+
 static int tenantReportBadPage(TenantVfsFile *p, const char *zWhere,
                                sqlite3_int64 iWhere, unsigned int iPgno){
-  const char *zName = p->zName ? p->zName : "a temporary file";
+  const char *zName = tenantShortName(p->zName);
   int rc = tenantCodecErrorCode();
   if( iPgno==1 && p->eCodec==TENANT_CODEC_DB ){
-    sqlite3_log(SQLITE_NOTADB, "tenant VFS: page 1 of the file fails its "
+    sqlite3_log(SQLITE_NOTADB, "tenant VFS: %s: page 1 of the file fails its "
         "HMAC check at %s %lld: check the master key, or restore the file "
-        "if it is corrupt: %s", zWhere, iWhere, zName);
+        "if it is corrupt", zName, zWhere, iWhere);
     return SQLITE_NOTADB;
   }
-  sqlite3_log(rc, "tenant VFS: page %u of the file fails its HMAC check at "
-      "%s %lld: the file is corrupt or was changed outside SQLite, or the "
-      "key is wrong: %s", iPgno, zWhere, iWhere, zName);
+  sqlite3_log(rc, "tenant VFS: %s: page %u of the file fails its HMAC check "
+      "at %s %lld: the file is corrupt or was changed outside SQLite, or the "
+      "key is wrong", zName, iPgno, zWhere, iWhere);
   return rc;
 }
 
@@ -76,9 +92,9 @@ static int tenantReportBadPage(TenantVfsFile *p, const char *zWhere,
 static int tenantReportBlankPage(TenantVfsFile *p, const char *zWhere,
                                  sqlite3_int64 iWhere, unsigned int iPgno){
   int rc = tenantCodecErrorCode();
-  sqlite3_log(rc, "tenant VFS: page %u of the file is all zeros at %s "
+  sqlite3_log(rc, "tenant VFS: %s: page %u of the file is all zeros at %s "
       "%lld: it was overwritten outside SQLite; restore the file from a "
-      "backup: %s", iPgno, zWhere, iWhere, p->zName);
+      "backup", tenantShortName(p->zName), iPgno, zWhere, iWhere);
   return rc;
 }
 
@@ -154,7 +170,8 @@ static int tenantDbCheckHeader(TenantVfsFile *p, const unsigned char *a){
       "and SQLITE_FCNTL_RESERVE_BYTES=%d before the first write: the "
       "SQLCipher %d format needs them, the header declares %d and %d; "
       "cannot encrypt %s", p->nPage, tenantCodecReserve(p->pCodec),
-      tenantCodecFormat(p->pCodec), nDeclared, nReserve, p->zName);
+      tenantCodecFormat(p->pCodec), nDeclared, nReserve,
+      tenantShortName(p->zName));
   return SQLITE_IOERR_WRITE;
 }
 
@@ -198,7 +215,7 @@ int tenantDbWrite(TenantVfsFile *p, const unsigned char *zBuf,
         "before the first write: the SQLCipher %d format needs whole pages "
         "of %d bytes, not %d bytes at offset %lld; cannot encrypt %s",
         p->nPage, tenantCodecFormat(p->pCodec), p->nPage, iAmt, iOfst,
-        p->zName);
+        tenantShortName(p->zName));
     return SQLITE_IOERR_WRITE;
   }
   iPgno = (unsigned int)(iOfst/p->nPage) + 1;
@@ -591,9 +608,9 @@ static unsigned int tenantWalLocate(TenantVfsFile *p, sqlite3_int64 iOfst,
 
 static int tenantWalUnsupported(TenantVfsFile *p, const char *zOp, int iAmt,
                                 sqlite3_int64 iOfst, int rc){
-  sqlite3_log(rc, "tenant VFS: %s of %d bytes at offset %lld is not "
-      "supported by the codec: it crosses a WAL frame boundary: %s", zOp,
-      iAmt, iOfst, p->zName);
+  sqlite3_log(rc, "tenant VFS: %s: %s of %d bytes at offset %lld is not "
+      "supported by the codec: it crosses a WAL frame boundary",
+      tenantShortName(p->zName), zOp, iAmt, iOfst);
   return rc;
 }
 
