@@ -9,6 +9,7 @@
 ** tenant_storage_repair() also writes the customer's stored total.
 */
 #include "tenant_int.h"
+#include "vfscodec.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
@@ -46,14 +47,16 @@ static int quotaOpenFile(const TenantFile *pFile, sqlite3 **pDb,
   char zKey[2*TENANT_KEY_BYTES+4];
   sqlite3_stmt *pStmt = 0;
   sqlite3 *db = 0;
+  char *zUri = 0;
+  int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
+  int bKey = pFile->bEncrypted && !bVfsCodec;
   int rc;
 
   *pDb = 0;
-  if( pFile->bEncrypted && !tenantHostHasCodec() ){
-    /* TODO(codec): open through the VFS codec once it can be keyed here. */
+  if( bVfsCodec && !tenantCodecAvailable() ){
     tenantSetError(pzErr, "placement file %s is encrypted and this host has "
-        "no codec: measure it from the sqlcipher shell or a SQLCipher-linked "
-        "program", pFile->zKeyId);
+        "no codec and is older than SQLite 3.34: measure it from the "
+        "sqlcipher shell or a newer host", pFile->zKeyId);
     return SQLITE_ERROR;
   }
   if( access(pFile->zPath, F_OK)!=0 ){
@@ -61,16 +64,23 @@ static int quotaOpenFile(const TenantFile *pFile, sqlite3 **pDb,
         "a backup", pFile->zPath);
     return SQLITE_CANTOPEN;
   }
-  rc = sqlite3_open_v2(":memory:", &db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
+  rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE
+                       | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_busy_timeout(db, 5000);
   if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(db, pFile->bEncrypted ? "ATTACH ?1 AS f KEY ?2"
+    rc = sqlite3_prepare_v2(db, bKey ? "ATTACH ?1 AS f KEY ?2"
                             : "ATTACH ?1 AS f", -1, &pStmt, 0);
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bVfsCodec ){
+    /* No codec in the host: the tenant VFS decrypts the file itself. */
+    zUri = tenantVfsCodecUri(pFile->zPath);
+    rc = zUri ? sqlite3_bind_text(pStmt, 1, zUri, -1, SQLITE_STATIC)
+              : SQLITE_NOMEM;
+  }else if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, pFile->zPath, -1, SQLITE_STATIC);
-    if( pFile->bEncrypted ){
+  }
+  if( rc==SQLITE_OK ){
+    if( bKey ){
       rc = tenantKeyDerive(pFile->zKeyId, aKey, pzErr);
       if( rc==SQLITE_OK ){
         tenantKeyFormatRaw(aKey, zKey);
@@ -83,7 +93,8 @@ static int quotaOpenFile(const TenantFile *pFile, sqlite3 **pDb,
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   }
   sqlite3_finalize(pStmt);
-  if( pFile->bEncrypted ){
+  sqlite3_free(zUri);
+  if( bKey ){
     tenantKeyWipe(aKey, sizeof(aKey));
     tenantKeyWipe(zKey, sizeof(zKey));
   }
