@@ -3,14 +3,11 @@
 **
 ** sqlite-tenant is a loadable SQLite extension that turns one root folder of
 ** SQLite and SQLCipher database files into a tiered multi-tenant store. A C
-** program either loads the installed library at run time:
+** program loads the installed library once per process, on any connection,
+** before it opens a session:
 **
 **     sqlite3_enable_load_extension(db, 1);
 **     sqlite3_load_extension(db, "/usr/local/lib/tenant", 0, &zErr);
-**
-** or links it and registers it before opening sessions:
-**
-**     sqlite3_auto_extension((void(*)(void))sqlite3_tenant_init);
 **
 ** Once loaded, the extension registers the VFS TENANT_VFS_NAME and, on
 ** every connection opened afterwards, the SQL functions listed below. A
@@ -24,8 +21,10 @@
 ** TENANT_MASTER_KEY (at least 32 characters) or TENANT_KEY_FILE (a file of
 ** mode 0600 holding the master key).
 **
-** Hosts: SQLite 3.15.2 or newer. Encrypted placements need a SQLCipher host
-** (for example SQLCipher 3.4.1); a host without a codec rejects them.
+** Hosts: SQLite 3.15.2 or newer. Encrypted placements use SQLCipher's codec
+** in a SQLCipher host (for example SQLCipher 3.4.1) and the tenant VFS's own
+** codec, in SQLCipher's file format, in a host without one from SQLite
+** 3.34; older codec-less hosts reject them.
 */
 #ifndef SQLITE_TENANT_H
 #define SQLITE_TENANT_H
@@ -56,7 +55,9 @@ extern "C" {
 **       return the absolute root. One process uses one root.
 **   tenant_policy_set(tier, setting, value)
 **       Change a tier's policy. Settings: storage_limit_bytes, price_usd,
-**       backup_frequency, encrypted, audit_retention_years.
+**       backup_frequency, encrypted, journal_mode, audit_retention_years,
+**       upgrade_storage_bytes, upgrade_api_calls, upgrade_agents,
+**       dedicated_price_usd.
 **   tenant_provision(customer, tier, region [, parent])
 **       Create a customer of tier "sapphire", "opal" or "onyx" in region,
 **       under parent (a Sapphire of the same region, required for Opal and
