@@ -138,7 +138,7 @@ static int provCheckId(const char *zWhat, const char *z, char **pzErr){
     }
   }
   if( strcmp(z, ".")==0 || strcmp(z, "..")==0 ){
-    tenantSetError(pzErr, "%s id \"%s\" names a folder of the root: "
+    tenantSetError(pzErr, "%s id \"%s\" is a special path name: "
         "use a name of " PROV_ID_CHARS " other than \".\" and \"..\"",
         zWhat, zShow);
     return SQLITE_ERROR;
@@ -1321,9 +1321,20 @@ static void provisionAddTable(sqlite3_context *pCtx, int argc,
   rc = provQuery(db, &pStmt, &zErr,
       "SELECT scheme, file FROM partitions WHERE name=?1", 1, azArg);
   if( rc==SQLITE_DONE ){
-    tenantSetError(&zErr, "unknown partition \"%s\": use a name from the "
-        "partitions table, e.g. communications_data",
-        provShow(zPartition, zShow, sizeof(zShow)));
+    /* Name the partitions there are, from the catalog. */
+    sqlite3_stmt *pList = 0;
+    const char *zList = 0;
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+    if( sqlite3_prepare_v2(db, "SELECT group_concat(name, ', ') FROM "
+          "(SELECT name FROM partitions ORDER BY scheme DESC, number)", -1,
+          &pList, 0)==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+      zList = (const char*)sqlite3_column_text(pList, 0);
+    }
+    tenantSetError(&zErr, "unknown partition \"%s\": use one of %s",
+        provShow(zPartition, zShow, sizeof(zShow)),
+        zList ? zList : "the partitions in the catalog");
+    sqlite3_finalize(pList);
     rc = SQLITE_ERROR;
     goto add_table_done;
   }

@@ -321,7 +321,7 @@ static void testProvisionRejects(void){
       "tenant: customer id \"a/b\" contains a path separator: use only "
       "letters, digits, '_', '.' and '-'", "reject: path separator" },
     { "SELECT tenant_provision('..','sapphire','us-west1')",
-      "tenant: customer id \"..\" names a folder of the root: use a name of "
+      "tenant: customer id \"..\" is a special path name: use a name of "
       "letters, digits, '_', '.' and '-' other than \".\" and \"..\"",
       "reject: dot-dot" },
     { "SELECT tenant_provision('a'||char(7),'sapphire','us-west1')",
@@ -633,8 +633,13 @@ static void testAddTable(void){
       "\"academy_progress\": choose another name",
       "table: partition table name rejected" },
     { "SELECT tenant_add_table('nowhere','CREATE TABLE t2(x)')",
-      "tenant: unknown partition \"nowhere\": use a name from the partitions "
-      "table, e.g. communications_data", "table: unknown partition" },
+      "tenant: unknown partition \"nowhere\": use one of "
+      "communications_data, bidsuite_opportunities, customer_relationships, "
+      "workflow_automations, roi_tracking_metrics, academy_progress, "
+      "internal_analytics, behavioral_patterns, optimization_models, "
+      "learning_algorithms, recommendation_engine, wish_vision_clouds, "
+      "basic_communications, limited_opportunities, simple_workflows",
+      "table: unknown partition" },
     { "SELECT tenant_add_table('communications_data',"
       "'CREATE TABLE t3(x); CREATE TABLE t4(y)')",
       "tenant: table definition contains more than one statement: pass a "
