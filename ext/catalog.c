@@ -169,7 +169,8 @@ static const char catalogSchema[] =
 #define CATALOG_STMT_AGENT      4
 #define CATALOG_STMT_APPTABLES  5
 #define CATALOG_STMT_PARTITION  6
-#define CATALOG_N_STMT          7
+#define CATALOG_STMT_LIMIT      7
+#define CATALOG_N_STMT          8
 
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT tier, region, coalesce(parent,''), state"
@@ -180,6 +181,8 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT 1 FROM agents WHERE customer=?1 AND id=?2",
   "SELECT name FROM app_tables WHERE partition=?1 ORDER BY name",
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
+  "SELECT y.storage_limit_bytes, c.tier FROM customers c"
+  "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1",
 };
 
 /* The process-wide catalog. Every member is guarded by the catalog mutex. */
@@ -875,5 +878,32 @@ tables_done:
     sqlite3_free(azName[i]);
   }
   sqlite3_free(azName);
+  return rc;
+}
+
+int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
+                       char *zTier, int nTier){
+  sqlite3_stmt *pStmt;
+  int rc;
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  pStmt = catalogStmt(CATALOG_STMT_LIMIT, 0);
+  if( pStmt==0 ){
+    tenantCatalogLeave();
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    if( sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+      *piLimit = sqlite3_column_int64(pStmt, 0);
+    }
+    sqlite3_snprintf(nTier, zTier, "%s", sqlite3_column_text(pStmt, 1));
+    rc = SQLITE_OK;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }
+  sqlite3_reset(pStmt);
+  tenantCatalogLeave();
   return rc;
 }

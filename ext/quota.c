@@ -582,36 +582,6 @@ static int quotaFileRun(QuotaFile *p, sqlite3_stmt *pStmt,
   return rc;
 }
 
-/* Read the tier and storage limit of zCustomer from the catalog. */
-static int quotaReadLimit(const char *zCustomer, sqlite3_int64 *piLimit,
-                          char *zTier, int nTier){
-  static const char zSql[] =
-    "SELECT y.storage_limit_bytes, c.tier FROM customers c"
-    "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1";
-  sqlite3_stmt *pStmt = 0;
-  sqlite3 *db = tenantCatalogEnter();
-  int rc;
-  if( db==0 ) return SQLITE_MISUSE;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    *piLimit = -1;
-    if( rc==SQLITE_ROW ){
-      if( sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-        *piLimit = sqlite3_column_int64(pStmt, 0);
-      }
-      sqlite3_snprintf(nTier, zTier, "%s", sqlite3_column_text(pStmt, 1));
-      rc = SQLITE_OK;
-    }else if( rc==SQLITE_DONE ){
-      rc = SQLITE_OK;
-    }
-  }
-  sqlite3_finalize(pStmt);
-  tenantCatalogLeave();
-  return rc;
-}
-
 /* Read the limit, and the stored usage when there is a limit, once per
 ** transaction. */
 static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
@@ -620,7 +590,7 @@ static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
   p->iBase = 0;
   p->iDelta = 0;
   p->nSave = 0;
-  rc = quotaReadLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
+  rc = tenantCatalogLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
   if( rc==SQLITE_OK && p->iLimit>=0 ){
     rc = quotaFileStmt(p, &p->pRead, "SELECT bytes FROM \"%w\"."
                        TENANT_USAGE_TABLE " WHERE customer_id=?1");

@@ -155,6 +155,11 @@ int tenantCatalogTables(const char *zPartition,
                         int (*xEach)(void *pArg, const char *zTable),
                         void *pArg, char **pzErr);
 
+/* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
+** statement prepared once. */
+int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
+                       char *zTier, int nTier);
+
 /* Check that z is safe as a customer, agent or region id (and a file name
 ** part): 1..TENANT_MAX_ID bytes of [A-Za-z0-9_.-], not "." or "..". */
 int tenantIdIsSafe(const char *z);
