@@ -69,6 +69,7 @@ static int rowvtabEof(sqlite3_vtab_cursor*);
 static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
 static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
 static int rowvtabRename(sqlite3_vtab*, const char*);
+static int rowCursorStep(RowVtab*, RowCursor*, int);
 
 static sqlite3_module rowvtabModule = {
   /* iVersion      */ 2,
@@ -154,15 +155,6 @@ static char *rowUnquote(const char *zIn){
   return zOut;
 }
 
-/* Index of column zName, or -1. Column names compare case-insensitively. */
-static int rowFindColumn(RowVtab *p, const char *zName){
-  int i;
-  for(i=0; i<p->nCol; i++){
-    if( sqlite3_stricmp(p->azCol[i], zName)==0 ) return i;
-  }
-  return -1;
-}
-
 /* Free a virtual table and everything it owns. Accepts a half-built one. */
 static void rowFree(RowVtab *p){
   int i;
@@ -178,15 +170,7 @@ static void rowFree(RowVtab *p){
   }
   sqlite3_finalize(p->pDelete);
   tenantQuotaTableClose(p->pQuota);
-  for(i=0; i<p->nCol; i++){
-    if( p->azCol ) sqlite3_free(p->azCol[i]);
-    if( p->azColl ) sqlite3_free(p->azColl[i]);
-    if( p->azDflt ) sqlite3_free(p->azDflt[i]);
-  }
-  sqlite3_free(p->azCol);
-  sqlite3_free(p->azColl);
-  sqlite3_free(p->azDflt);
-  sqlite3_free(p->aiKey);
+  rowShapeRelease(p->pShape);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zSchema);
   sqlite3_free(p->zPartition);
@@ -194,204 +178,27 @@ static void rowFree(RowVtab *p){
   sqlite3_free(p);
 }
 
-/*
-** Turn aiKey from the PRIMARY KEY position of each column (0 for none) into
-** the list of key columns in key order, and set nKey.
-*/
-static int rowOrderKey(RowVtab *p){
-  int *aiPos = sqlite3_malloc64(p->nCol*sizeof(int));
-  int i;
-
-  if( aiPos==0 ) return SQLITE_NOMEM;
-  memcpy(aiPos, p->aiKey, p->nCol*sizeof(int));
-  p->nKey = 0;
-  for(i=0; i<p->nCol; i++){
-    int iPk = aiPos[i];
-    if( iPk>0 && iPk<=p->nCol ){
-      p->aiKey[iPk-1] = i;
-      if( iPk>p->nKey ) p->nKey = iPk;
-    }
-  }
-  sqlite3_free(aiPos);
-  return SQLITE_OK;
-}
-
-/*
-** Read the real table's columns and build the CREATE TABLE text for
-** sqlite3_declare_vtab() in *pzDecl. Fills azCol, azColl, azDflt, aiKey.
-*/
-static int rowReadColumns(RowVtab *p, char **pzDecl, char **pzErr){
-  sqlite3_stmt *pInfo = 0;
-  char *zSql;
-  char *zDecl = 0;
-  int nAlloc = 0;
-  int rc;
-
-  zSql = sqlite3_mprintf("PRAGMA \"%w\".table_info(\"%w\")",
-                         p->zSchema, p->zTable);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = rowPrepare(p, zSql, &pInfo);
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ){
-    tenantSetError(pzErr, "cannot read the columns of table \"%s\": %s",
-                   p->zTable, sqlite3_errmsg(p->db));
-    return rc;
-  }
-
-  /* Columns come in cid order: name, type, notnull, dflt_value, pk. */
-  while( (rc = rowStep(p, pInfo))==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pInfo, 1);
-    const char *zType = (const char*)sqlite3_column_text(pInfo, 2);
-    int bNotNull = sqlite3_column_int(pInfo, 3);
-    const char *zDflt = (const char*)sqlite3_column_text(pInfo, 4);
-    int iPk = sqlite3_column_int(pInfo, 5);
-    const char *zColl = 0;
-    int i = p->nCol;
-
-    if( zName==0 ){ rc = SQLITE_NOMEM; break; }
-    if( i>=nAlloc ){
-      int nNew = nAlloc ? nAlloc*2 : 16;
-      char **azCol = sqlite3_realloc64(p->azCol, nNew*sizeof(char*));
-      char **azColl;
-      char **azDflt;
-      int *aiKey;
-      if( azCol==0 ){ rc = SQLITE_NOMEM; break; }
-      p->azCol = azCol;
-      azColl = sqlite3_realloc64(p->azColl, nNew*sizeof(char*));
-      if( azColl==0 ){ rc = SQLITE_NOMEM; break; }
-      p->azColl = azColl;
-      azDflt = sqlite3_realloc64(p->azDflt, nNew*sizeof(char*));
-      if( azDflt==0 ){ rc = SQLITE_NOMEM; break; }
-      p->azDflt = azDflt;
-      aiKey = sqlite3_realloc64(p->aiKey, nNew*sizeof(int));
-      if( aiKey==0 ){ rc = SQLITE_NOMEM; break; }
-      p->aiKey = aiKey;
-      nAlloc = nNew;
-    }
-    p->azCol[i] = sqlite3_mprintf("%s", zName);
-    p->azColl[i] = 0;
-    p->azDflt[i] = 0;
-    p->nCol++;
-    if( p->azCol[i]==0 ){ rc = SQLITE_NOMEM; break; }
-
-    /* SQLite hands xUpdate a NULL for every column an INSERT leaves out,
-    ** because virtual tables have no defaults. The insert statement turns
-    ** that NULL into the default of a NOT NULL column (such as created_at),
-    ** where a NULL could only fail.
-    ** NOTE: a nullable column with a DEFAULT gets NULL when an INSERT
-    ** through the session leaves it out. */
-    if( bNotNull && zDflt ){
-      p->azDflt[i] = sqlite3_mprintf("%s", zDflt);
-      if( p->azDflt[i]==0 ){ rc = SQLITE_NOMEM; break; }
-    }
-
-    /* The collation is not in table_info. table_column_metadata needs
-    ** SQLITE_ENABLE_COLUMN_METADATA; without it the column is BINARY. */
-    if( sqlite3_api->table_column_metadata ){
-      tenantSessionEnterInternal(p->pSession);
-      if( sqlite3_table_column_metadata(p->db, p->zSchema, p->zTable, zName,
-                                        0, &zColl, 0, 0, 0)!=SQLITE_OK ){
-        zColl = 0;
-      }
-      tenantSessionLeaveInternal(p->pSession);
-      if( zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ){
-        p->azColl[i] = sqlite3_mprintf("%s", zColl);
-        if( p->azColl[i]==0 ){ rc = SQLITE_NOMEM; break; }
-      }
-    }
-
-    /* pk is the 1-based position of the column in the PRIMARY KEY, 0 for
-    ** other columns. aiKey stores it per column until the loop ends. */
-    p->aiKey[i] = iPk;
-
-    zDecl = sqlite3_mprintf("%z%s\"%w\" %s", zDecl, i ? ", " : "",
-                            zName, zType ? zType : "");
-    if( zDecl && p->azColl[i] ){
-      zDecl = sqlite3_mprintf("%z COLLATE \"%w\"", zDecl, p->azColl[i]);
-    }
-    if( zDecl==0 ){ rc = SQLITE_NOMEM; break; }
-  }
-  sqlite3_finalize(pInfo);
-
-  if( rc!=SQLITE_DONE ){
-    sqlite3_free(zDecl);
-    if( rc==SQLITE_NOMEM ) return rc;
-    tenantSetError(pzErr, "cannot read the columns of table \"%s\": %s",
-                   p->zTable, sqlite3_errmsg(p->db));
-    return rc;
-  }
-  if( p->nCol==0 ){
-    sqlite3_free(zDecl);
-    tenantSetError(pzErr, "table \"%s\" not found in its partition \"%s\":"
-                   " provision the partition again", p->zTable, p->zPartition);
-    return SQLITE_ERROR;
-  }
-
-  rc = rowOrderKey(p);
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(zDecl);
-    return rc;
-  }
-
-  *pzDecl = sqlite3_mprintf("CREATE TABLE x(%z)", zDecl);
-  return *pzDecl ? SQLITE_OK : SQLITE_NOMEM;
-}
-
-/*
-** Choose the name the inner statements use for the rowid: the first of
-** rowid, _rowid_ and oid that no real column takes. Then check that the
-** real table has a rowid at all.
-*/
-static int rowCheckRowid(RowVtab *p, char **pzErr){
-  static const char *const azAlias[] = { "rowid", "_rowid_", "oid" };
-  sqlite3_stmt *pProbe = 0;
-  char *zSql;
-  int rc;
-  int i;
-
-  for(i=0; i<3 && rowFindColumn(p, azAlias[i])>=0; i++){}
-  if( i==3 ){
-    tenantSetError(pzErr, "table \"%s\" has columns named rowid, _rowid_ and"
-                   " oid, so its rowid cannot be reached: rename one of them",
-                   p->zTable);
-    return SQLITE_ERROR;
-  }
-  p->zRowid = azAlias[i];
-
-  zSql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\"",
-                         p->zRowid, p->zSchema, p->zTable);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = rowPrepare(p, zSql, &pProbe);
-  sqlite3_free(zSql);
-  sqlite3_finalize(pProbe);
-  if( rc!=SQLITE_OK ){
-    tenantSetError(pzErr, "table \"%s\" is a WITHOUT ROWID table, which"
-                   " tenant_row does not support: declare it with a rowid",
-                   p->zTable);
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
-}
-
 /* ---- xCreate, xConnect ------------------------------------------------- */
 
 /*
 ** argv[3] names the table. The real table's schema and partition come from
 ** the session, which returns an error for a table it does not reach.
+** bCreate is true when called from xCreate, which only a session's binding
+** runs.
 */
-static int rowvtabConnect(
+static int rowConnectTable(
   sqlite3 *db,
-  void *pAux,
+  TenantSession *pSession,
+  int bCreate,
   int argc, const char *const*argv,
   sqlite3_vtab **ppVtab,
   char **pzErr
 ){
-  TenantSession *pSession = (TenantSession*)pAux;
   RowVtab *p;
+  RowShape *pShape;
   const char *zSchema = 0;
   const char *zPartition = 0;
   int bReadOnly = 0;
-  char *zDecl = 0;
   int rc;
 
   *ppVtab = 0;
@@ -430,34 +237,28 @@ static int rowvtabConnect(
   p->bReadOnly = bReadOnly;
   if( p->zSchema==0 || p->zPartition==0 ){ rc = SQLITE_NOMEM; goto connect_failed; }
 
-  rc = rowReadColumns(p, &zDecl, pzErr);
+  rc = rowShapeAcquire(p, bCreate, &p->pShape, pzErr);
   if( rc!=SQLITE_OK ) goto connect_failed;
+  pShape = p->pShape;
+  p->zRowid = pShape->zRowid;
+  p->nCol = pShape->nCol;
+  p->azCol = pShape->azCol;
+  p->azColl = pShape->azColl;
+  p->azDflt = pShape->azDflt;
+  p->aiKey = pShape->aiKey;
+  p->nKey = pShape->nKey;
+  p->iCustomer = pShape->iCustomer;
+  p->iParent = pShape->iParent;
 
-  p->iCustomer = rowFindColumn(p, "customer_id");
-  p->iParent = rowFindColumn(p, "sapphire_parent_id");
-  if( p->iCustomer<0 ){
-    tenantSetError(pzErr, "table \"%s\" has no customer_id column, so its"
-                   " rows cannot be isolated: add the column", p->zTable);
-    rc = SQLITE_ERROR;
-    goto connect_failed;
-  }
-
-  rc = rowCheckRowid(p, pzErr);
-  if( rc!=SQLITE_OK ) goto connect_failed;
-
-  if( !p->bReadOnly ){
-    rc = tenantQuotaTableOpen(db, pSession, p->zSchema, p->zTable,
-                              &p->pQuota, pzErr);
-    if( rc!=SQLITE_OK ) goto connect_failed;
-  }
-
-  rc = sqlite3_declare_vtab(db, zDecl);
+  /* The storage accounting (pQuota) starts on the first write, but whether
+  ** there is any is decided now, as metering is. */
+  if( p->bReadOnly || !tenantMeterEnabled() ) p->bQuotaOpen = 1;
+  rc = sqlite3_declare_vtab(db, pShape->zDecl);
   if( rc!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot declare the columns of table \"%s\": %s",
                    p->zTable, sqlite3_errmsg(db));
     goto connect_failed;
   }
-  sqlite3_free(zDecl);
 
   /* xUpdate may return SQLITE_CONSTRAINT and let the statement's ON
   ** CONFLICT mode act on it. */
@@ -467,7 +268,6 @@ static int rowvtabConnect(
   return SQLITE_OK;
 
 connect_failed:
-  sqlite3_free(zDecl);
   rowFree(p);
   return rc;
 }
@@ -483,7 +283,19 @@ static int rowvtabCreate(
   sqlite3_vtab **ppVtab,
   char **pzErr
 ){
-  return rowvtabConnect(db, pAux, argc, argv, ppVtab, pzErr);
+  return rowConnectTable(db, (TenantSession*)pAux, 1, argc, argv, ppVtab,
+                         pzErr);
+}
+
+static int rowvtabConnect(
+  sqlite3 *db,
+  void *pAux,
+  int argc, const char *const*argv,
+  sqlite3_vtab **ppVtab,
+  char **pzErr
+){
+  return rowConnectTable(db, (TenantSession*)pAux, 0, argc, argv, ppVtab,
+                         pzErr);
 }
 
 /* ---- xBestIndex -------------------------------------------------------- */
@@ -741,6 +553,13 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
   int i;
 
   assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
+
+  /* The same plan again keeps the statement and its column map. */
+  if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
+    sqlite3_reset(pCur->pStmt);
+    return SQLITE_OK;
+  }
+
   if( pCur->aStmtCol==0 ){
     pCur->aStmtCol = sqlite3_malloc64(sizeof(int)*(p->nCol>0 ? p->nCol : 1));
     if( pCur->aStmtCol==0 ) return SQLITE_NOMEM;
@@ -748,11 +567,6 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
   }
   for(i=0, rc=1; i<p->nCol; i++){
     pCur->aStmtCol[i] = rowColumnUsed(mUsed, i) ? rc++ : -1;
-  }
-
-  if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
-    sqlite3_reset(pCur->pStmt);
-    return SQLITE_OK;
   }
   rowCursorRelease(p, pCur);
 
@@ -821,11 +635,12 @@ static int rowvtabFilter(
   rc = rowCursorAcquire(p, pCur, idxStr);
   if( rc!=SQLITE_OK ) return rc;
 
-  sqlite3_clear_bindings(pCur->pStmt);
+  /* Every parameter the statement uses is bound again here, so bindings
+  ** left from an earlier scan need no clearing. argv[i] binds to ?(i+2).
+  ** IS NULL and IS NOT NULL leave their parameter out of the statement, so
+  ** the last ones may be past nParam. */
   rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_TRANSIENT);
   nParam = sqlite3_bind_parameter_count(pCur->pStmt);
-  /* argv[i] binds to ?(i+2). IS NULL and IS NOT NULL leave their parameter
-  ** out of the statement, so the last ones may be past nParam. */
   for(i=0; rc==SQLITE_OK && i<argc && i+2<=nParam; i++){
     rc = sqlite3_bind_value(pCur->pStmt, i+2, argv[i]);
   }
@@ -834,15 +649,79 @@ static int rowvtabFilter(
     return rc;
   }
 
-  return rowvtabNext(pCursor);
+  return rowCursorStep(p, pCur, 1);
 }
 
 static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
-  RowCursor *pCur = (RowCursor*)pCursor;
-  RowVtab *p = (RowVtab*)pCursor->pVtab;
+  return rowCursorStep((RowVtab*)pCursor->pVtab, (RowCursor*)pCursor, 0);
+}
+
+static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
+  return ((RowCursor*)pCursor)->bEof;
+}
+
+/*
+** Copy the value of inner column iStmtCol to the result. Text and blobs go
+** through sqlite3_result_text() and sqlite3_result_blob(), which reuse the
+** buffer of the outer statement's register, where sqlite3_result_value()
+** frees and allocates it again for every row.
+**
+** The value from sqlite3_column_value() is unprotected, and SQLite's
+** documentation calls reading it with sqlite3_value_*() unsafe across
+** threads. It is safe here: the inner statement runs on the connection of
+** the outer one, which no other thread uses while xColumn runs.
+*/
+static void rowResultColumn(sqlite3_context *pCtx, sqlite3_stmt *pStmt,
+                            int iStmtCol){
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, iStmtCol);
+  const void *z;
+  int n;
+
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_INTEGER:
+      sqlite3_result_int64(pCtx, sqlite3_value_int64(pVal));
+      break;
+    case SQLITE_FLOAT:
+      sqlite3_result_double(pCtx, sqlite3_value_double(pVal));
+      break;
+    case SQLITE_TEXT:
+      z = sqlite3_value_text(pVal);
+      n = sqlite3_value_bytes(pVal);
+      if( z==0 ){
+        sqlite3_result_error_nomem(pCtx);
+      }else{
+        sqlite3_result_text(pCtx, (const char*)z, n, SQLITE_TRANSIENT);
+      }
+      break;
+    case SQLITE_BLOB:
+      z = sqlite3_value_blob(pVal);
+      n = sqlite3_value_bytes(pVal);
+      /* An empty blob has no pointer, and a NULL pointer would make the
+      ** result NULL. */
+      if( n==0 ){
+        sqlite3_result_zeroblob(pCtx, 0);
+      }else if( z==0 ){
+        sqlite3_result_error_nomem(pCtx);
+      }else{
+        sqlite3_result_blob(pCtx, z, n, SQLITE_TRANSIENT);
+      }
+      break;
+    default:
+      sqlite3_result_null(pCtx);
+      break;
+  }
+}
+
+/*
+** Step the inner statement to the next row. Only the first step of a scan
+** (bFirst) runs inside the internal bracket: sqlite3_step() re-prepares a
+** statement, which the authorizer checks, only before it has started, and
+** the bracket costs two calls of sqlite3_trace_v2() while metering is on.
+*/
+static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
   int rc;
 
-  rc = rowStep(p, pCur->pStmt);
+  rc = bFirst ? rowStep(p, pCur->pStmt) : sqlite3_step(pCur->pStmt);
   if( rc==SQLITE_ROW ){
     pCur->bEof = 0;
     return SQLITE_OK;
@@ -852,10 +731,6 @@ static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
   rc = sqlite3_reset(pCur->pStmt);
   rowCopyInnerError(p);
   return rc;
-}
-
-static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
-  return ((RowCursor*)pCursor)->bEof;
 }
 
 /* Column i of the virtual table is inner column aStmtCol[i]. A column the
@@ -869,8 +744,7 @@ static int rowvtabColumn(
   assert( pCur->bEof==0 );  /* SQLite reads columns only on a row */
   assert( i>=0 && i<pCur->nCol );
   if( pCur->aStmtCol[i]>0 ){
-    sqlite3_result_value(pCtx,
-                         sqlite3_column_value(pCur->pStmt, pCur->aStmtCol[i]));
+    rowResultColumn(pCtx, pCur->pStmt, pCur->aStmtCol[i]);
   }
   return SQLITE_OK;
 }

@@ -12,6 +12,7 @@
 #define ROW_CACHE_SIZE 8
 
 typedef struct RowCachedStmt RowCachedStmt;
+typedef struct RowShape RowShape;
 typedef struct RowVtab RowVtab;
 
 /* One prepared inner scan that no cursor is using now. */
@@ -21,8 +22,34 @@ struct RowCachedStmt {
 };
 
 /*
+** The columns, keys and rowid alias of one real table, read when a virtual
+** table connects and shared through the per-process cache of rowshape.c.
+** Immutable once built, except nRef and pNext, which the cache's mutex
+** guards.
+*/
+struct RowShape {
+  char *zFile;                /* path of the real file, NULL when not cached */
+  char *zTable;               /* table name, NULL when not cached */
+  int iCookie;                /* schema cookie of the file when read */
+  int nCol;                   /* columns of the real table */
+  char **azCol;               /* column names */
+  char **azColl;              /* collation of each column, NULL for BINARY */
+  char **azDflt;              /* DEFAULT of each NOT NULL column, or NULL */
+  int *aiKey;                 /* primary key columns in key order */
+  int nKey;                   /* entries in aiKey, 0 when no PRIMARY KEY */
+  int iCustomer;              /* index of the customer_id column */
+  int iParent;                /* sapphire_parent_id, -1 when absent */
+  const char *zRowid;         /* rowid alias not taken by a real column */
+  char *zDecl;                /* CREATE TABLE text for declare_vtab */
+  int nRef;                   /* the cache's reference and each table's */
+  RowShape *pNext;            /* next in the cache, less recently used */
+};
+
+/*
 ** One isolation virtual table. Column i of the virtual table is column i of
-** the real table. The write statements are prepared on first use.
+** the real table. The column fields are borrowed from pShape, which the
+** table holds a reference to. The write statements are prepared on first
+** use.
 */
 struct RowVtab {
   sqlite3_vtab base;          /* base class: must be first */
@@ -32,6 +59,7 @@ struct RowVtab {
   char *zSchema;              /* secret schema name of the real table */
   char *zPartition;           /* partition that contains the real table */
   int bReadOnly;              /* the session may not write this partition */
+  RowShape *pShape;           /* owner of the fields from zRowid to iParent */
   const char *zRowid;         /* rowid alias not taken by a real column */
   int nCol;                   /* columns of the real table */
   char **azCol;               /* column names */
@@ -46,7 +74,10 @@ struct RowVtab {
   sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;
-  TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only */
+  int bQuotaOpen;             /* pQuota was opened on the first write, or
+                              ** needs none: read-only, or metering off */
+  TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only,
+                              ** metering is off or before the first write */
 };
 
 /* Run an inner statement on the session's connection, inside the internal
@@ -56,6 +87,13 @@ int rowStep(RowVtab *p, sqlite3_stmt *pStmt);
 
 /* Copy the connection's current error message to the virtual table. */
 void rowCopyInnerError(RowVtab *p);
+
+/* Set *ppShape to a reference to the shape of the real table of p, from
+** the cache or read from the file (rowshape.c). bCreate is true in xCreate.
+** On error *pzErr says why. */
+int rowShapeAcquire(RowVtab *p, int bCreate, RowShape **ppShape,
+                    char **pzErr);
+void rowShapeRelease(RowShape *pShape);
 
 /* The write path (rowwrite.c), in the module's method table. */
 int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);

@@ -399,6 +399,38 @@ static void testStat1(void){
   sqlite3_close(db);
 }
 
+/* 9. A column added to a real table (an operator's ALTER) reaches the next
+** session: the per-process cache of table shapes follows the schema. */
+static void testShapeChange(void){
+  char zUri[1200];
+  sqlite3 *db = 0;
+
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(2, "the placement file is encrypted in this host");
+    return;
+  }
+  db = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_ok(tap_query_text(db, "SELECT count(*) FROM basic_communications")!=0,
+         "shape: a session caches the table's columns");
+  sqlite3_close(db);
+
+  snprintf(zUri, sizeof(zUri), "%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-1/owner.db?vfs=tenant", zRoot);
+  db = tap_open_uri(zUri, 0, 0);
+  tap_exec_error(db, "ALTER TABLE basic_communications ADD COLUMN extra TEXT");
+  sqlite3_close(db);
+  snprintf(zUri, sizeof(zUri), "%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-2/owner.db?vfs=tenant", zRoot);
+  db = tap_open_uri(zUri, 0, 0);
+  tap_exec_error(db, "ALTER TABLE basic_communications ADD COLUMN extra TEXT");
+  sqlite3_close(db);
+
+  db = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_is_str(tap_exec_error(db, "SELECT extra FROM basic_communications"), 0,
+             "shape: the next session has the new column");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -410,6 +442,7 @@ int main(void){
   testInternalTyped();
   testLateTable(dbAdmin);
   testStat1();
+  testShapeChange();
   testFiles();
   sqlite3_close(dbAdmin);
   tap_done();
