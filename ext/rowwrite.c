@@ -233,8 +233,12 @@ int rowvtabUpdate(
     return SQLITE_ERROR;
   }
   if( p->bReadOnly ){
+    /* Only an Opal or Onyx customer reaches a read-only partition: one
+    ** that lives in its parent's database, which the parent writes. */
     tenantSetError(&p->base.zErrMsg, "partition \"%s\" is read-only for"
-                   " customer \"%s\"", p->zPartition, zCustomer);
+                   " customer \"%s\": it lives in the database of its parent"
+                   " \"%s\", which writes it", p->zPartition, zCustomer,
+                   tenantSessionParent(p->pSession));
     return SQLITE_READONLY;
   }
 

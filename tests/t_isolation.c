@@ -579,7 +579,8 @@ static void testUnsupported(sqlite3 *pA){
   checkError(pA, "INSERT INTO workflow_automations(id) VALUES('w1')",
              SQLITE_READONLY,
              "tenant: partition \"workflow_automations\" is read-only for"
-             " customer \"A\"", "insert into read-only partition rejected");
+             " customer \"A\": it lives in the database of its parent \"S\","
+             " which writes it", "insert into read-only partition rejected");
   checkError(pA, "DELETE FROM workflow_automations", SQLITE_OK, 0,
              "delete from empty read-only partition has no row to reject");
   tap_is_int(queryInt(pA, "SELECT count(*) FROM workflow_automations"), 0,

@@ -224,7 +224,8 @@ static void testRows(void){
   tap_is_str(tap_exec_error(dbX1, "INSERT INTO workflow_automations(id,data) "
          "VALUES('z','no')"),
          "tenant: partition \"workflow_automations\" is read-only for "
-         "customer \"X1\"", "rows: parent's partition is read-only to X1");
+         "customer \"X1\": it lives in the database of its parent \"S1\", "
+         "which writes it", "rows: parent's partition is read-only to X1");
   tap_is_str(tap_query_text(dbS1, "SELECT count(*) FROM workflow_automations"),
              "3", "rows: refused write changed nothing");
 
