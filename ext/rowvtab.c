@@ -715,8 +715,7 @@ static void rowResultColumn(sqlite3_context *pCtx, sqlite3_stmt *pStmt,
 /*
 ** Step the inner statement to the next row. Only the first step of a scan
 ** (bFirst) runs inside the internal bracket: sqlite3_step() re-prepares a
-** statement, which the authorizer checks, only before it has started, and
-** the bracket costs two calls of sqlite3_trace_v2() while metering is on.
+** statement, which the authorizer checks, only before it has started.
 */
 static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
   int rc;

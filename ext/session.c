@@ -71,20 +71,15 @@ const char *tenantSessionParent(TenantSession *p){
 
 static int tenantSessionTrace(unsigned, void*, void*, void*);
 
-/* The metering trace is off while the extension's own statements run:
-** SQLite formats a copy of the SQL of every nested statement it traces,
-** which costs as much as the rest of the metering together. */
+/* The trace callback skips the statements started inside the bracket, so
+** the bracket only counts: it leaves the connection's trace alone. */
 void tenantSessionEnterInternal(TenantSession *p){
-  if( p->nInternal++==0 && p->pMeter ){
-    sqlite3_trace_v2(p->db, 0, 0, 0);
-  }
+  p->nInternal++;
 }
 
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
-  if( --p->nInternal==0 && p->pMeter ){
-    sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
-  }
+  p->nInternal--;
 }
 
 int tenantSessionLookupTable(TenantSession *p, const char *zTable,
