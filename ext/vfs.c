@@ -111,6 +111,7 @@ static int tenantIoWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
 
 static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  p->nKnownSize = -1;
   if( p->pQuota ){
     int rc = tenantQuotaDiskCheckWrite(p->pQuota, p->pReal, 0, 0, size);
     if( rc!=SQLITE_OK ) return rc;
@@ -152,11 +153,13 @@ static int tenantIoFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
 
 static int tenantIoLock(sqlite3_file *pFile, int eLock){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  p->nKnownSize = -1;
   return p->pReal->pMethods->xLock(p->pReal, eLock);
 }
 
 static int tenantIoUnlock(sqlite3_file *pFile, int eLock){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  p->nKnownSize = -1;
   return p->pReal->pMethods->xUnlock(p->pReal, eLock);
 }
 
@@ -198,6 +201,7 @@ static int tenantIoShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend,
 
 static int tenantIoShmLock(sqlite3_file *pFile, int offset, int n, int flags){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  p->nKnownSize = -1;
   return p->pReal->pMethods->xShmLock(p->pReal, offset, n, flags);
 }
 
@@ -389,6 +393,7 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
   int rc;
 
   memset(p, 0, sizeof(*p));
+  p->nKnownSize = -1;
   p->pReal = (sqlite3_file*)&p[1];
   p->eKind = TENANT_FILE_PHYSICAL;
   p->zName = zName;

@@ -59,6 +59,10 @@ struct TenantVfsFile {
   unsigned char *aBuf;               /* scratch: one WAL frame */
   int nPage;                         /* page size of the codec */
   TenantQuotaDisk *pQuota;           /* storage limit (quota.c), or NULL */
+  sqlite3_int64 nKnownSize;          /* TENANT_CODEC_DB: bytes the file has at
+                                     ** least, or -1. Forgotten at every lock
+                                     ** change, since another process may
+                                     ** truncate the file between locks */
 
   /* Rollback journal. */
   sqlite3_int64 iJrnlLast4;          /* offset of the last 4-byte call */

@@ -191,6 +191,9 @@ int tenantDbExtend(TenantVfsFile *p, sqlite3_int64 iEnd){
   int rc;
 
   assert( p->nPage<=TENANT_CODEC_MAX_PAGE );
+  /* Most writes land inside what this lock span already wrote or saw: no
+  ** gap, and no xFileSize call (a system call) per page. */
+  if( p->nKnownSize>=iEnd ) return SQLITE_OK;
   rc = p->pReal->pMethods->xFileSize(p->pReal, &nSize);
   if( rc!=SQLITE_OK ) return rc;
 
@@ -202,6 +205,7 @@ int tenantDbExtend(TenantVfsFile *p, sqlite3_int64 iEnd){
     rc = tenantCipherEncrypt(p->pCipher, iPgno, aZero, p->aBuf);
     if( rc==SQLITE_OK ) rc = tenantRealWrite(p, p->aBuf, p->nPage, iOfst);
   }
+  if( rc==SQLITE_OK ) p->nKnownSize = nSize>iEnd ? nSize : iEnd;
   return rc;
 }
 
@@ -228,7 +232,11 @@ int tenantDbWrite(TenantVfsFile *p, const unsigned char *zBuf,
   }
   rc = tenantCipherEncrypt(p->pCipher, iPgno, zBuf, p->aBuf);
   if( rc!=SQLITE_OK ) return rc;
-  return tenantRealWrite(p, p->aBuf, iAmt, iOfst);
+  rc = tenantRealWrite(p, p->aBuf, iAmt, iOfst);
+  if( rc==SQLITE_OK && iPgno>1 && iOfst+iAmt>p->nKnownSize ){
+    p->nKnownSize = iOfst+iAmt;   /* the gap before it was filled above */
+  }
+  return rc;
 }
 
 /* ---- codec I/O: rollback journal -------------------------------------- */
