@@ -52,10 +52,10 @@ static int tenantTableIsIntrospection(const char *zTable){
 }
 
 /*
-** Functions a bound session may not call: every tenant_* function but
-** tenant_whoami() and tenant_agent(), which are administrative;
-** SQLCipher's sqlcipher_export(), which runs SQL built from its argument
-** with the schema writable; and functions that reach files or load code.
+** Functions a bound session may not call. Every tenant_* function other
+** than tenant_whoami() and tenant_agent() is administrative. SQLCipher's
+** sqlcipher_export() runs SQL built from its argument with the schema
+** writable. The others reach files or load code.
 */
 static int tenantFunctionIsDenied(const char *zName){
   static const char *const azDenied[] = {
@@ -170,11 +170,11 @@ sqlite3_int64 tenantAppTableGeneration(void){
 }
 
 /*
-** In a host that does not report reads of no column, a table added to a
-** shared file after binding is found by its unqualified name, unshadowed,
-** and "SELECT count(*)" on it would count every customer's rows without the
-** authorizer seeing it. Such a session is stale: it is refused every
-** statement until it reconnects. NOTE: tenant_add_table() creates the table
+** In a host that does not report reads of no column, an unqualified name
+** finds a table added to a shared file after binding, because no
+** placeholder shadows it. "SELECT count(*)" on it would then count every
+** customer's rows without the authorizer seeing it. Such a session is
+** stale: it is refused every statement until it reconnects. NOTE: tenant_add_table() creates the table
 ** in the files before its catalog row commits, so a statement prepared in
 ** that window is not yet refused.
 */

@@ -1,7 +1,7 @@
 /*
 ** An in-memory file for the main database of a session and its journals.
 **
-** A session's main database holds nothing: its schema changes are denied
+** A session's main database stays empty: its schema changes are denied
 ** and the customer's data lives in attached placement files. Giving it a
 ** temporary file would cost a create and an unlink on every session open,
 ** and a stalled file system slows every open down. This file keeps its
@@ -31,8 +31,8 @@ static int memClose(sqlite3_file *pFile){
   return SQLITE_OK;
 }
 
-/* Bytes past the end read as zeros, with SQLITE_IOERR_SHORT_READ, as every
-** VFS must answer. */
+/* Bytes past the end read as zeros, with SQLITE_IOERR_SHORT_READ, as the
+** VFS interface requires. */
 static int memRead(sqlite3_file *pFile, void *zBuf, int iAmt,
                    sqlite3_int64 iOfst){
   TenantMemFile *p = (TenantMemFile*)pFile;
