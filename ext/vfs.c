@@ -130,6 +130,8 @@ static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
     int rc = tenantDbExtend(p, size);
     if( rc!=SQLITE_OK ) return rc;
   }
+  /* tenantDbExtend() remembered the size before a shrink. */
+  p->nKnownSize = -1;
   return p->pReal->pMethods->xTruncate(p->pReal, size);
 }
 
@@ -487,6 +489,10 @@ static int tenantVfsDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
   char zReal[TENANT_MAX_PATH];
   (void)pVfs;
   if( tenantIsSessionName(zName) ){
+    /* Only a super-journal ("<main>-mjXXXXXX9XX") of a session is a real
+    ** file. Its main database and journals live in memory. */
+    size_t n = strlen(zName);
+    if( n<12 || strncmp(&zName[n-12], "-mj", 3)!=0 ) return SQLITE_OK;
     if( tenantSessionRealPath(zName, zReal, sizeof(zReal))!=SQLITE_OK ){
       return SQLITE_OK;   /* nothing was ever written under that name */
     }
@@ -521,7 +527,7 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 ** cannot scan the thread-local storage of a library loaded with dlopen().
 ** Guarded by SQLITE_MUTEX_STATIC_APP2, the session list's mutex.
 */
-#define TENANT_VFS_MAX_BINDINGS 64
+#define TENANT_VFS_MAX_BINDINGS 1024  /* bindings in progress at once */
 static char tenantVfsToken[TENANT_VFS_MAX_BINDINGS][TENANT_VFS_TOKEN_LEN+1];
 
 int tenantVfsBindingBegin(char *zToken){
