@@ -6,7 +6,11 @@
 **   keys.c       master key loading and per-file key derivation (HKDF-SHA256)
 **   catalog.c    the control database: policy, regions, customers, placements,
 **                agents, application tables; routing plans for sessions
-**   provision.c  the administrative SQL functions and file creation
+**   provision.c  the administrative SQL functions: provisioning, agents,
+**                application tables, registration
+**   placement.c  their shared helpers and the placement files they build
+**   decommission.c  tenant_decommission(): deletes a customer's data
+**   policy.c     tenant_policy_set(): changes one setting of a tier
 **   tabledef.c   parsing of application-table definitions (tenant_add_table)
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
 **   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
