@@ -627,21 +627,6 @@ static void testRepair(sqlite3 *dbAdmin){
   checkNoDrift(dbAdmin, "C", "repair: no drift after the delete");
 }
 
-/* True when the file at zPath contains a page of nPage zero bytes. */
-static int fileHasBlankPage(const char *zPath, int nPage){
-  static unsigned char aPage[65536];
-  FILE *f = fopen(zPath, "rb");
-  int bBlank = 0;
-  if( f==0 ) return 0;
-  while( !bBlank && fread(aPage, 1, (size_t)nPage, f)==(size_t)nPage ){
-    int i;
-    for(i=0; i<nPage && aPage[i]==0; i++){}
-    bBlank = i==nPage;
-  }
-  fclose(f);
-  return bBlank;
-}
-
 /*
 ** 14. Without secure_delete, SQLite skips writing a free page whose
 ** content no longer matters, which leaves a gap in the file. The VFS codec fills such gaps with
@@ -688,7 +673,7 @@ static void testNoGaps(void){
   tap_is_int(rc, SQLITE_OK, "gaps: grow and free pages in one transaction");
   tap_is_str(tap_query_text(db, "SELECT freelist_count>=15 FROM "
              "pragma_freelist_count"), "1", "gaps: t's pages are free");
-  tap_ok(!fileHasBlankPage(zDb, 1024), "gaps: no page of the file is zeros");
+  tap_ok(!tap_file_has_blank_page(zDb, 1024), "gaps: no page of the file is zeros");
 
   /* The backup API reads the free pages too, from a fresh connection so
   ** that they come from the file. */

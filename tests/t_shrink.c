@@ -22,21 +22,6 @@
 
 static const char *zRoot;
 
-/* True when the file at zPath contains a page of nPage zero bytes. */
-static int fileHasBlankPage(const char *zPath, int nPage){
-  static unsigned char aPage[65536];
-  FILE *f = fopen(zPath, "rb");
-  int bBlank = 0;
-  if( f==0 ) return 0;
-  while( !bBlank && fread(aPage, 1, (size_t)nPage, f)==(size_t)nPage ){
-    int i;
-    for(i=0; i<nPage && aPage[i]==0; i++){}
-    bBlank = i==nPage;
-  }
-  fclose(f);
-  return bBlank;
-}
-
 /* Build the check name "shrink <mode>: <what>" in a static buffer. */
 static const char *checkName(const char *zLocking, const char *zWhat){
   static char zName[128];
@@ -118,7 +103,7 @@ static void testShrinkThenGap(const char *zLocking){
                     "COMMIT;", 0, 0, 0);
   tap_is_int(rc, SQLITE_OK,
              checkName(zLocking, "grow and free in one transaction"));
-  tap_ok(!fileHasBlankPage(zDb, 1024),
+  tap_ok(!tap_file_has_blank_page(zDb, 1024),
          "shrink %s: no page of the file is zeros", zLocking);
   sqlite3_close(db);
 

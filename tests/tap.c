@@ -61,6 +61,23 @@ static int tapResult(int cond, const char *zName){
   return cond;
 }
 
+int tap_file_has_blank_page(const char *zPath, int nPage){
+  static unsigned char aPage[65536];
+  FILE *pFile = fopen(zPath, "rb");
+  int bBlank = 0;
+  if( pFile==0 || nPage<=0 || nPage>(int)sizeof(aPage) ){
+    if( pFile ) fclose(pFile);
+    return 0;
+  }
+  while( !bBlank && fread(aPage, 1, (size_t)nPage, pFile)==(size_t)nPage ){
+    int i;
+    for(i=0; i<nPage && aPage[i]==0; i++){}
+    bBlank = i==nPage;
+  }
+  fclose(pFile);
+  return bBlank;
+}
+
 sqlite3 *tap_open_uri(const char *zTail, char *zErr, int nErr){
   sqlite3 *db = 0;
   char zUri[1024];

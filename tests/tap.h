@@ -58,6 +58,9 @@ void tap_done(void);
 ** the whole run (exit 255) when TENANT_EXT is unset or loading fails. */
 void tap_open(sqlite3 **ppDb);
 
+/* True when the file at zPath contains a page of nPage zero bytes. */
+int tap_file_has_blank_page(const char *zPath, int nPage);
+
 /* Open the URI "file:<zTail>" (for a session, "<customer>?vfs=tenant...")
 ** for reading and writing. Returns the connection, or NULL with the error
 ** copied to zErr (nErr bytes), or printed as a diagnostic when zErr is
