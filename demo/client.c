@@ -343,9 +343,8 @@ static int clientShow(const char *zCustomer, const char *zAgent){
 ** rows of other customers (bForeign==1) in every partition it reaches, and
 ** add the count to *pnRows. Returns 0, or 1 on error.
 **
-** NOTE: a Sapphire session legitimately sees the rows it keeps on behalf of
-** its children in partitions 7-12; the demo writes none there, so its
-** foreign count is 0 too. */
+** A Sapphire session reads the rows it keeps for its children in
+** partitions 4-12 by design, so their ids count as its own here. */
 static int clientCountCustomer(const ClientCustomer *pCust, int bForeign,
                                sqlite3_int64 *pnRows){
   const ClientTier *pTier = &aTier[clientTierIndex(pCust->zTier)];

@@ -5,7 +5,7 @@
 ** and the customer's data lives in attached placement files. Giving it a
 ** temporary file would cost a create and an unlink on every session open,
 ** and a stalled file system slows every open down. This file keeps its
-** bytes in memory, grows on write, and forgets them on close.
+** bytes in memory, grows on write, and frees them on close.
 **
 ** LIMITATIONS: no shared memory (so no WAL) and no memory map: io methods
 ** version 1. Locks always succeed, because no other connection can open it.

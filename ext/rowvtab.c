@@ -733,7 +733,7 @@ static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
 }
 
 /* Column i of the virtual table is inner column aStmtCol[i]. A column the
-** scan does not select stays NULL: colUsed says the query never reads it. */
+** scan does not select stays NULL: colUsed shows that the query never reads it. */
 static int rowvtabColumn(
   sqlite3_vtab_cursor *pCursor,
   sqlite3_context *pCtx,
@@ -741,7 +741,8 @@ static int rowvtabColumn(
 ){
   RowCursor *pCur = (RowCursor*)pCursor;
   assert( pCur->bEof==0 );  /* SQLite reads columns only on a row */
-  assert( i>=0 && i<pCur->nCol );
+  assert( i>=0 );
+  assert( i<pCur->nCol );
   if( pCur->aStmtCol[i]>0 ){
     rowResultColumn(pCtx, pCur->pStmt, pCur->aStmtCol[i]);
   }

@@ -90,7 +90,7 @@ void rowCopyInnerError(RowVtab *p);
 
 /* Set *ppShape to a reference to the shape of the real table of p, from
 ** the cache or read from the file (rowshape.c). bCreate is true in xCreate.
-** On error *pzErr says why. */
+** On error *pzErr explains why. */
 int rowShapeAcquire(RowVtab *p, int bCreate, RowShape **ppShape,
                     char **pzErr);
 void rowShapeRelease(RowShape *pShape);

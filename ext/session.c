@@ -137,7 +137,7 @@ static void tenantSessionFree(void *pArg){
 
 /*
 ** tenant_attach_key(i): the raw key text of file i of the session being
-** bound. It answers only while tenantSessionBind() attaches, from inside
+** bound. It returns a key only while tenantSessionBind() attaches, from inside
 ** the extension's own ATTACH statement; the authorizer keeps it from any
 ** other SQL, and its result is never part of SQL text.
 */
@@ -503,7 +503,7 @@ static int tenantDirectOnly(void){
 /*
 ** Bind the connection of p to zCustomer (and zAgent when not NULL). On
 ** failure the connection is left unbound with nothing attached, and *pzErr
-** says why.
+** explains why.
 */
 static int tenantSessionBind(TenantSession *p, const char *zCustomer,
                              const char *zAgent, const char *zRoot,

@@ -8,7 +8,7 @@
 ** connection whose main database is a tenant session URI
 ** ("file:<customer>?vfs=tenant") is bound to its customer as it opens.
 **
-** This file also holds the helpers every part uses for errors and host facts.
+** This file also contains the helpers every part uses for errors and host facts.
 */
 #include "tenant_int.h"
 #include "vfscodec.h"

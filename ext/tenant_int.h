@@ -42,8 +42,8 @@
 #include <stddef.h>
 
 #define TENANT_MIN_HOST_VERSION 3015002
-#define TENANT_MAX_ID 64          /* longest customer, agent or region id */
-#define TENANT_MAX_PATH 4096      /* longest physical path the VFS builds */
+#define TENANT_MAX_ID 64          /* maximum length of an id */
+#define TENANT_MAX_PATH 4096      /* maximum length of a physical path */
 #define TENANT_KEY_BYTES 32       /* raw SQLCipher key: AES-256 */
 #define TENANT_MAX_FILES 4        /* files one session attaches, at most */
 #define TENANT_MAX_PARTITIONS 16  /* partitions one session reaches, at most */
@@ -59,7 +59,7 @@ int tenantHostHasCodec(void);
 /*
 ** Replace *pzErr with a message built from zFormat, prefixed "tenant: ".
 ** The old message is freed with sqlite3_free. Messages name the bad value
-** and say what to do; they never contain key material.
+** and state what to do; they never contain key material.
 */
 void tenantSetError(char **pzErr, const char *zFormat, ...);
 
@@ -78,7 +78,7 @@ int tenantKeyDerive(const char *zKeyId, unsigned char *aKey, char **pzErr);
 
 /*
 ** Format aKey as SQLCipher's raw-key text "x'<64 hex digits>'" into
-** zOut, which holds at least 68 bytes.
+** zOut, which has room for at least 68 bytes.
 */
 void tenantKeyFormatRaw(const unsigned char *aKey, char *zOut);
 
@@ -110,7 +110,7 @@ struct TenantFile {
   int bEncrypted;              /* policy encrypts this file */
 };
 
-/* One partition a session reaches, and the file that holds it. */
+/* One partition a session reaches, and the file that contains it. */
 typedef struct TenantReach TenantReach;
 struct TenantReach {
   char zPartition[64];         /* partition name, e.g. "communications_data" */
@@ -206,7 +206,7 @@ typedef struct TenantSession TenantSession;
 
 /* Register tenant_bind(), tenant_whoami() and tenant_agent() on db, and
 ** bind db now when its main database is a tenant session URI. On a failed
-** binding *pzErr says why. */
+** binding *pzErr explains why. */
 int tenantSessionRegister(sqlite3 *db, char **pzErr);
 
 /* True when tenantSessionRegister() has already run on db. */
