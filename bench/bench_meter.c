@@ -12,7 +12,8 @@
 ** stays at its default of 10 GB, so every write is checked against it.
 **
 ** Output: per workload, the median, min and max time of each mode, the
-** ratio of the medians and the ratio of the minimums. Usage: bench_meter [rounds] (default 11).
+** ratio of the medians and the ratio of the minimums. Usage: bench_meter [rounds [workload]] (default 11
+** rounds of every workload).
 ** Needs TENANT_EXT; uses bench/tmp/meter-<host> as root.
 */
 #include <sqlite3.h>
@@ -145,6 +146,7 @@ int main(int argc, char **argv){
   sqlite3 *dbAdmin = 0;
   char *zErr = 0;
   int nRound = argc>1 ? atoi(argv[1]) : 11;
+  const char *zOnly = argc>2 ? argv[2] : 0;
   int w, r, m;
 
   if( zExt==0 ){
@@ -176,6 +178,7 @@ int main(int argc, char **argv){
   ** machine over the run hits both alike. */
   for(r=0; r<nRound; r++){
     for(w=0; w<N_WORKLOAD; w++){
+      if( zOnly && strcmp(zOnly, azWorkload[w])!=0 ) continue;
       for(m=0; m<2; m++){
         int bMeter = (m + r) % 2;
         aTime[w][bMeter][r] = runWorkload(w, bMeter);
@@ -190,6 +193,7 @@ int main(int argc, char **argv){
          "median", "min");
   for(w=0; w<N_WORKLOAD; w++){
     double aMed[2];
+    if( zOnly && strcmp(zOnly, azWorkload[w])!=0 ) continue;
     for(m=0; m<2; m++){
       qsort(aTime[w][m], nRound, sizeof(double), compareDouble);
       aMed[m] = aTime[w][m][nRound/2];

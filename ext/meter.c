@@ -22,9 +22,11 @@
 ** binds turns metering, storage accounting and storage limits off for that
 ** session. It exists to measure their cost; usage drifts while it is off.
 **
-** LIMITATIONS: the trace callback is the connection's only one, so an
-** application that installs its own trace (the shell's .trace) stops the
-** count for that connection. Agents are not counted here: they are the
+** LIMITATIONS: the trace callback is the connection's only one. Binding
+** installs it, and the session installs it again each time the extension
+** has run statements of its own, so a trace that an application installs
+** on a bound connection (the shell's .trace) lasts only until then, and
+** the statements run meanwhile are not counted. Agents are not counted here: they are the
 ** rows of the catalog's agents table.
 */
 #include "tenant_int.h"

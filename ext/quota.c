@@ -133,9 +133,14 @@ static char quotaAffinity(const char *zType){
 
 /* Length of the text SQLite renders for an integer or a real. */
 static sqlite3_int64 quotaIntBytes(sqlite3_int64 i){
-  char z[32];
-  sqlite3_snprintf(sizeof(z), z, "%lld", i);
-  return (sqlite3_int64)strlen(z);
+  sqlite3_uint64 u = i<0 ? (sqlite3_uint64)0 - (sqlite3_uint64)i
+                         : (sqlite3_uint64)i;
+  sqlite3_int64 n = i<0 ? 2 : 1;
+  while( u>=10 ){
+    u /= 10;
+    n++;
+  }
+  return n;
 }
 static sqlite3_int64 quotaRealBytes(double r){
   char z[64];
@@ -210,6 +215,31 @@ sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
       nVal = quotaValueBytes(apVal[i], p->aAff[i]);
     }
     n += p->aWeight[i]*nVal;
+  }
+  return n;
+}
+
+/* length(CAST(v AS BLOB)) of a value read back from the file, where the
+** column's affinity has already been applied. */
+static sqlite3_int64 quotaStoredValueBytes(sqlite3_value *v){
+  switch( sqlite3_value_type(v) ){
+    case SQLITE_NULL:    return 0;
+    case SQLITE_INTEGER: return quotaIntBytes(sqlite3_value_int64(v));
+    case SQLITE_FLOAT:   return quotaRealBytes(sqlite3_value_double(v));
+    default:             return sqlite3_value_bytes(v);
+  }
+}
+
+sqlite3_int64 tenantQuotaStmtRowBytes(TenantQuotaTable *p, int nCol,
+                                      sqlite3_stmt *pStmt,
+                                      const int *aStmtCol){
+  sqlite3_int64 n = p->nFixed;
+  int i;
+  if( nCol!=p->nCol ) return -1;
+  for(i=0; i<nCol; i++){
+    if( aStmtCol[i]<0 ) return -1;
+    n += p->aWeight[i]
+         * quotaStoredValueBytes(sqlite3_column_value(pStmt, aStmtCol[i]));
   }
   return n;
 }

@@ -42,7 +42,6 @@ SQLITE_EXTENSION_INIT3
 /* Estimated rows of one customer in a table: the planner's full scan. */
 #define ROW_FULL_SCAN_ROWS 1000000.0
 
-typedef struct RowCursor RowCursor;
 
 /* A cursor owns its inner statement until xClose hands it back. */
 struct RowCursor {
@@ -525,9 +524,53 @@ static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
   pCur->bEof = 1;
 }
 
+/*
+** The size of the row a write replaces, without a query of its own. An
+** UPDATE that finds its one row through a unique key (one pass) reads the
+** row's columns through a cursor, then calls xUpdate for that row: SQLite
+** 3.15 with the cursor still on the row, SQLite 3.40 after closing it. The
+** cursor's row is therefore taken when xUpdate names the row the last step
+** found, or the row a cursor closed on, and the inner statement read every
+** column. Neither is used past the next write, and every xFilter clears
+** the closed row. An UPDATE or DELETE scans the table before it writes, so
+** a row read by an earlier statement is never used, and within the
+** statement nothing writes between the read and the write.
+*/
+static sqlite3_int64 rowCursorRowBytes(RowVtab *p, RowCursor *pCur){
+  if( pCur->bEof || pCur->pStmt==0 || p->pQuota==0 ) return -1;
+  return tenantQuotaStmtRowBytes(p->pQuota, pCur->nCol, pCur->pStmt,
+                                 pCur->aStmtCol);
+}
+
+int rowReadRowBytes(RowVtab *p, sqlite3_int64 iRowid, sqlite3_int64 *pnByte){
+  RowCursor *pCur = p->pReadCursor;
+  int bFound = 0;
+  if( pCur && !pCur->bEof
+   && sqlite3_column_int64(pCur->pStmt, 0)==iRowid ){
+    *pnByte = rowCursorRowBytes(p, pCur);
+    bFound = *pnByte>=0;
+  }else if( p->bClosedRow && p->iClosedRowid==iRowid ){
+    *pnByte = p->nClosedBytes;
+    bFound = 1;
+  }
+  p->pReadCursor = 0;
+  p->bClosedRow = 0;
+  return bFound;
+}
+
 static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
   RowCursor *pCur = (RowCursor*)pCursor;
-  rowCursorRelease((RowVtab*)pCursor->pVtab, pCur);
+  RowVtab *p = (RowVtab*)pCursor->pVtab;
+  if( p->pReadCursor==pCur ){
+    sqlite3_int64 n = rowCursorRowBytes(p, pCur);
+    p->pReadCursor = 0;
+    p->bClosedRow = n>=0;
+    if( n>=0 ){
+      p->iClosedRowid = sqlite3_column_int64(pCur->pStmt, 0);
+      p->nClosedBytes = n;
+    }
+  }
+  rowCursorRelease(p, pCur);
   sqlite3_free(pCur->aStmtCol);
   sqlite3_free(pCur);
   return SQLITE_OK;
@@ -621,6 +664,7 @@ static int rowvtabFilter(
   int i;
 
   pCur->bEof = 1;
+  p->bClosedRow = 0;
   if( zCustomer==0 || zCustomer[0]==0 ){
     tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be read without a"
                    " bound customer: bind the connection first", p->zTable);
@@ -723,9 +767,11 @@ static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
   rc = bFirst ? rowStep(p, pCur->pStmt) : sqlite3_step(pCur->pStmt);
   if( rc==SQLITE_ROW ){
     pCur->bEof = 0;
+    p->pReadCursor = pCur;
     return SQLITE_OK;
   }
   pCur->bEof = 1;
+  if( p->pReadCursor==pCur ) p->pReadCursor = 0;
   if( rc==SQLITE_DONE ) return SQLITE_OK;
   rc = sqlite3_reset(pCur->pStmt);
   rowCopyInnerError(p);

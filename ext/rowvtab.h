@@ -12,6 +12,7 @@
 #define ROW_CACHE_SIZE 8
 
 typedef struct RowCachedStmt RowCachedStmt;
+typedef struct RowCursor RowCursor;
 typedef struct RowShape RowShape;
 typedef struct RowVtab RowVtab;
 
@@ -78,12 +79,21 @@ struct RowVtab {
                               ** needs none: read-only, or metering off */
   TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only,
                               ** metering is off or before the first write */
+  RowCursor *pReadCursor;     /* cursor whose last step found a row */
+  int bClosedRow;             /* a cursor closed on row iClosedRowid, of
+                              ** nClosedBytes, since the last xFilter */
+  sqlite3_int64 iClosedRowid;
+  sqlite3_int64 nClosedBytes;
 };
 
 /* Run an inner statement on the session's connection, inside the internal
 ** bracket that lets it reach the secret schema (rowvtab.c). */
 int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt);
 int rowStep(RowVtab *p, sqlite3_stmt *pStmt);
+
+/* If a cursor of p has just read row iRowid, set *pnByte to the estimate of
+** that stored row and return 1; else return 0 (rowvtab.c). */
+int rowReadRowBytes(RowVtab *p, sqlite3_int64 iRowid, sqlite3_int64 *pnByte);
 
 /* Copy the connection's current error message to the virtual table. */
 void rowCopyInnerError(RowVtab *p);

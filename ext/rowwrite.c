@@ -176,8 +176,12 @@ static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
   *pnDelta = 0;
   rc = rowQuotaOpen(p);
   if( rc!=SQLITE_OK ) return rc;
-  if( p->pQuota==0 ) return SQLITE_OK;
-  if( eKind!='I' ){
+  if( p->pQuota==0 ){
+    rowReadRowBytes(p, 0, &nOld);   /* clears the row read before */
+    return SQLITE_OK;
+  }
+  if( eKind!='I'
+   && !rowReadRowBytes(p, sqlite3_value_int64(argv[0]), &nOld) ){
     rc = tenantQuotaStoredRowBytes(p->pQuota, argv[0], zCustomer, &nOld);
     if( rc!=SQLITE_OK ){
       rowCopyInnerError(p);
@@ -355,6 +359,8 @@ int rowvtabSync(sqlite3_vtab *pVtab){
 
 int rowvtabEnd(sqlite3_vtab *pVtab){
   RowVtab *p = (RowVtab*)pVtab;
+  p->pReadCursor = 0;
+  p->bClosedRow = 0;
   if( p->pQuota ) tenantQuotaEnd(p->pQuota);
   return SQLITE_OK;
 }

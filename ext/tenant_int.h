@@ -293,6 +293,16 @@ void tenantQuotaTableClose(TenantQuotaTable *p);
 sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
                                   int bInsert);
 
+/*
+** Estimate the bytes of a stored row that pStmt has just read: column i of
+** the real table, one of nCol, is column aStmtCol[i] of pStmt. Returns -1
+** when pStmt did not read every column, or nCol is not the table's count.
+** Equal to tenantQuotaStoredRowBytes() of the same row.
+*/
+sqlite3_int64 tenantQuotaStmtRowBytes(TenantQuotaTable *p, int nCol,
+                                      sqlite3_stmt *pStmt,
+                                      const int *aStmtCol);
+
 /* Set *pnByte to the estimate of the stored row pRowid of zCustomer, or 0
 ** when there is no such row. */
 int tenantQuotaStoredRowBytes(TenantQuotaTable *p, sqlite3_value *pRowid,

@@ -191,6 +191,76 @@ static void testSetup(sqlite3 *dbAdmin, const char *zRoot){
            "d1-onyx-shared-eu-west1/owner.db", zRoot);
 }
 
+/*
+** 2b. An update takes the size of the row it replaces from the cursor
+** that found the row when it can. The total must stay equal to a
+** recomputation for every kind of value, every way an UPDATE reaches its
+** rows, and while another statement keeps a cursor on an older copy of
+** the row.
+*/
+static void testUpdatedRows(sqlite3 *dbAdmin){
+  static const char *const azStep[] = {
+    "INSERT INTO kinds(k, i, r, n, t, b, u) VALUES"
+      "('a', 1, 1.5, 10, 'text', x'00ff', NULL),"
+      "('b', -7, 0.1, '2.50', 'more text', x'', 3),"
+      "('c', NULL, NULL, NULL, NULL, NULL, 'c')",
+    "UPDATE kinds SET t='longer text than before' WHERE k='a'",
+    "UPDATE kinds SET i=-9223372036854775808, r=1e300 WHERE k='a'",
+    "UPDATE kinds SET i='12', r='7', n='3.0', u=x'0102' WHERE k='b'",
+    "UPDATE kinds SET i=9223372036854775807, r=-0.0, n=1e20 WHERE k='c'",
+    "UPDATE kinds SET i='abc', r='x1', n=NULL, t=NULL WHERE k='a'",
+    "UPDATE kinds SET t=t||'+' WHERE k>='a'",
+    "UPDATE kinds SET b=randomblob(40) WHERE EXISTS(SELECT 1 FROM kinds o "
+      "WHERE o.k='b') AND k IN ('a','b')",
+    "UPDATE kinds SET t=(SELECT t FROM kinds o WHERE o.k='b')||'!' "
+      "WHERE k='c'",
+    "UPDATE OR REPLACE kinds SET k='b', t='replaces b' WHERE k='c'",
+    "DELETE FROM kinds WHERE k='a'",
+    "INSERT INTO kinds(k, i, t) VALUES('a', 5, 'again')",
+    0
+  };
+  sqlite3 *db = openSession("A");
+  sqlite3_stmt *pHeld = 0;
+  int i;
+
+  tap_ok(tap_exec_error(dbAdmin, "SELECT tenant_policy_set('onyx',"
+      "'storage_limit_bytes',1000000)")==0, "updates: limit raised");
+  tap_ok(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'basic_communications', 'CREATE TABLE kinds(k TEXT PRIMARY KEY, "
+      "i INTEGER, r REAL, n NUMERIC, t TEXT, b BLOB, u)')")==0,
+      "updates: table of every affinity added");
+  sqlite3_close(db);
+  db = openSession("A");
+
+  for(i=0; azStep[i]; i++){
+    const char *zErr = tap_exec_error(db, azStep[i]);
+    if( !tap_ok(zErr==0, "%s", checkName("updates: %s", azStep[i])) ){
+      tap_diag("%s", zErr);
+    }
+    tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+               "tenant_storage_check('A')"), "0",
+               checkName("updates: exact after %s", azStep[i]));
+  }
+
+  /* A cursor left on row 'a' by a statement not yet reset, while the row
+  ** changes size twice under it. */
+  sqlite3_prepare_v2(db, "SELECT * FROM kinds WHERE k='a'", -1, &pHeld, 0);
+  tap_is_int(sqlite3_step(pHeld), SQLITE_ROW, "updates: a cursor holds 'a'");
+  tap_ok(tap_exec_error(db, "UPDATE kinds SET t=printf('%.300c','y') "
+                        "WHERE k='a'")==0, "updates: 'a' grows");
+  tap_ok(tap_exec_error(db, "UPDATE kinds SET u=1 WHERE k>='a'")==0,
+         "updates: every row, found in two passes");
+  sqlite3_finalize(pHeld);
+  tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+             "tenant_storage_check('A')"), "0",
+             "updates: exact with a cursor held on an older row");
+
+  tap_ok(tap_exec_error(db, "DELETE FROM kinds")==0, "updates: rows removed");
+  sqlite3_close(db);
+  tap_ok(tap_exec_error(dbAdmin, "SELECT tenant_policy_set('onyx',"
+      "'storage_limit_bytes',2000)")==0, "updates: limit restored");
+}
+
 /* 2. Rows are counted as they are written, and match a recomputation. */
 static void testAccounting(sqlite3 *dbAdmin){
   sqlite3 *db = openSession("A");
@@ -448,6 +518,7 @@ int main(int argc, char **argv){
   tap_open(&dbAdmin);
   testSetup(dbAdmin, zRoot);
   testAccounting(dbAdmin);
+  testUpdatedRows(dbAdmin);
   testHidden();
   testLimit(dbAdmin, "rollback journal");
 
