@@ -881,6 +881,16 @@ tables_done:
   return rc;
 }
 
+sqlite3_int64 tenantCatalogWrites(void){
+  sqlite3_int64 n = 0;
+  sqlite3 *db = tenantCatalogEnter();
+  if( db ){
+    n = sqlite3_total_changes(db);
+    tenantCatalogLeave();
+  }
+  return n;
+}
+
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
                        char *zTier, int nTier){
   sqlite3_stmt *pStmt;

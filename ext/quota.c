@@ -47,9 +47,12 @@ SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
 #include <string.h>
+#include <time.h>
 
 #define QUOTA_ROW_OVERHEAD   24   /* bytes per row: cell, header, rowid */
 #define QUOTA_INDEX_OVERHEAD 12   /* bytes per index entry besides keys */
+#define QUOTA_LIMIT_TTL      1.0  /* seconds a limit read from the catalog
+                                  ** is used before it is read again */
 
 /* Column affinities, as SQLite derives them from the declared type. */
 #define QUOTA_AFF_BLOB    'A'
@@ -70,6 +73,9 @@ struct QuotaFile {
   char *zSchema;                /* secret schema name of the file */
   int nRef;                     /* isolation tables using this state */
   int bInTxn;                   /* limit and base read in this transaction */
+  int bLimitRead;               /* iLimit and zTier were read at tLimitRead */
+  double tLimitRead;            /* monotonic seconds */
+  sqlite3_int64 nLimitWrites;   /* tenantCatalogWrites() at tLimitRead */
   sqlite3_int64 iLimit;         /* limit of the customer's tier, -1: none */
   sqlite3_int64 iBase;          /* tenant_usage.bytes at transaction start */
   sqlite3_int64 iDelta;         /* change not yet written to tenant_usage */
@@ -612,6 +618,36 @@ static int quotaFileRun(QuotaFile *p, sqlite3_stmt *pStmt,
   return rc;
 }
 
+/* Seconds on the monotonic clock. */
+static double quotaNow(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec/1e9;
+}
+
+/*
+** Read the customer's limit from the catalog, unless it was read less than
+** QUOTA_LIMIT_TTL seconds ago and this process has not written the catalog
+** since. A limit lowered by another process applies within that time.
+*/
+static int quotaFileLimit(QuotaFile *p, const char *zCustomer){
+  double tNow = quotaNow();
+  sqlite3_int64 nWrites = tenantCatalogWrites();
+  int rc;
+  if( p->bLimitRead && nWrites==p->nLimitWrites
+   && tNow>=p->tLimitRead && tNow-p->tLimitRead<QUOTA_LIMIT_TTL ){
+    return SQLITE_OK;
+  }
+  p->bLimitRead = 0;
+  rc = tenantCatalogLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
+  if( rc==SQLITE_OK ){
+    p->bLimitRead = 1;
+    p->tLimitRead = tNow;
+    p->nLimitWrites = nWrites;
+  }
+  return rc;
+}
+
 /* Read the limit, and the stored usage when there is a limit, once per
 ** transaction. */
 static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
@@ -620,7 +656,7 @@ static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
   p->iBase = 0;
   p->iDelta = 0;
   p->nSave = 0;
-  rc = tenantCatalogLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
+  rc = quotaFileLimit(p, zCustomer);
   if( rc==SQLITE_OK && p->iLimit>=0 ){
     rc = quotaFileStmt(p, &p->pRead, "SELECT bytes FROM \"%w\"."
                        TENANT_USAGE_TABLE " WHERE customer_id=?1");

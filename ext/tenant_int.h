@@ -164,6 +164,10 @@ int tenantCatalogTables(const char *zPartition,
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
                        char *zTier, int nTier);
 
+/* Return a count that grows with every catalog write this process makes,
+** so that a cached catalog value can tell that it may be out of date. */
+sqlite3_int64 tenantCatalogWrites(void);
+
 /* Check that z is safe as a customer, agent or region id (and a file name
 ** part): 1..TENANT_MAX_ID bytes of [A-Za-z0-9_.-], not "." or "..". */
 int tenantIdIsSafe(const char *z);
