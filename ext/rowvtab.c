@@ -44,7 +44,12 @@ SQLITE_EXTENSION_INIT3
 
 typedef struct RowCursor RowCursor;
 
-/* A cursor owns its inner statement until xClose hands it back. */
+/*
+** A cursor owns its inner statement until it is freed. Every run of an
+** outer statement opens and closes a cursor. So xClose keeps one closed
+** cursor per table (RowVtab.pIdle), with its statement reset and its
+** column map, for the next xOpen to take back.
+*/
 struct RowCursor {
   sqlite3_vtab_cursor base;   /* base class: must be first */
   sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
@@ -70,6 +75,7 @@ static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
 static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
 static int rowvtabRename(sqlite3_vtab*, const char*);
 static int rowCursorStep(RowVtab*, RowCursor*, int);
+static void rowCursorFree(RowVtab*, RowCursor*);
 
 static sqlite3_module rowvtabModule = {
   /* iVersion      */ 2,
@@ -160,6 +166,7 @@ static void rowFree(RowVtab *p){
   int i;
 
   if( p==0 ) return;
+  rowCursorFree(p, (RowCursor*)p->pIdle);
   for(i=0; i<ROW_CACHE_SIZE; i++){
     sqlite3_finalize(p->aCache[i].pStmt);
     sqlite3_free(p->aCache[i].zIdx);
@@ -491,9 +498,16 @@ static int rowvtabDisconnect(sqlite3_vtab *pVtab){
 /* ---- cursors ----------------------------------------------------------- */
 
 static int rowvtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  RowCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  if( pCur==0 ) return SQLITE_NOMEM;
-  memset(pCur, 0, sizeof(*pCur));
+  RowVtab *p = (RowVtab*)pVtab;
+  RowCursor *pCur = (RowCursor*)p->pIdle;
+
+  if( pCur ){
+    p->pIdle = 0;
+  }else{
+    pCur = sqlite3_malloc64(sizeof(*pCur));
+    if( pCur==0 ) return SQLITE_NOMEM;
+    memset(pCur, 0, sizeof(*pCur));
+  }
   pCur->bEof = 1;
   *ppCursor = &pCur->base;
   return SQLITE_OK;
@@ -525,11 +539,31 @@ static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
   pCur->bEof = 1;
 }
 
-static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
-  RowCursor *pCur = (RowCursor*)pCursor;
-  rowCursorRelease((RowVtab*)pCursor->pVtab, pCur);
+/* Free a cursor that no statement uses, handing its statement back to the
+** cache. Accepts NULL. */
+static void rowCursorFree(RowVtab *p, RowCursor *pCur){
+  if( pCur==0 ) return;
+  rowCursorRelease(p, pCur);
   sqlite3_free(pCur->aStmtCol);
   sqlite3_free(pCur);
+}
+
+/*
+** Keep the cursor as the table's idle cursor unless there is one already.
+** The inner statement is reset either way, so that it stops reading the
+** real table when the outer statement ends.
+*/
+static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
+  RowCursor *pCur = (RowCursor*)pCursor;
+  RowVtab *p = (RowVtab*)pCursor->pVtab;
+
+  if( p->pIdle==0 ){
+    if( pCur->pStmt ) sqlite3_reset(pCur->pStmt);
+    pCur->bEof = 1;
+    p->pIdle = pCursor;
+  }else{
+    rowCursorFree(p, pCur);
+  }
   return SQLITE_OK;
 }
 
@@ -546,19 +580,21 @@ static int rowColumnUsed(sqlite3_uint64 m, int iCol){
 */
 
 static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
-  sqlite3_uint64 mUsed = strtoull(zIdx, 0, 16);
-  const char *zTail = strchr(zIdx, ':');
+  sqlite3_uint64 mUsed;
+  const char *zTail;
   char *zSql;
   int rc;
   int i;
-
-  assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
 
   /* The same plan again keeps the statement and its column map. */
   if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
     sqlite3_reset(pCur->pStmt);
     return SQLITE_OK;
   }
+
+  mUsed = strtoull(zIdx, 0, 16);
+  zTail = strchr(zIdx, ':');
+  assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
 
   if( pCur->aStmtCol==0 ){
     pCur->aStmtCol = sqlite3_malloc64(sizeof(int)*(p->nCol>0 ? p->nCol : 1));
@@ -638,8 +674,12 @@ static int rowvtabFilter(
   /* Every parameter the statement uses is bound again here, so bindings
   ** left from an earlier scan need no clearing. argv[i] binds to ?(i+2).
   ** IS NULL and IS NOT NULL leave their parameter out of the statement, so
-  ** the last ones may be past nParam. */
-  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_TRANSIENT);
+  ** the last ones may be past nParam.
+  ** The customer is bound without a copy: the text lives in the session,
+  ** which the connection frees only after every virtual table has
+  ** disconnected and finalized its statements, and a session is never
+  ** bound to another customer. */
+  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_STATIC);
   nParam = sqlite3_bind_parameter_count(pCur->pStmt);
   for(i=0; rc==SQLITE_OK && i<argc && i+2<=nParam; i++){
     rc = sqlite3_bind_value(pCur->pStmt, i+2, argv[i]);
