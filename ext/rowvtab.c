@@ -55,6 +55,9 @@ struct RowCursor {
   sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
   char *zIdx;                 /* idxStr of pStmt */
   int bEof;                   /* no current row */
+  int bCount;                 /* pStmt counts the rows: see rowvtabBestIndex */
+  sqlite3_int64 nRow;         /* rows counted, when bCount */
+  sqlite3_int64 iRow;         /* index of the current row, when bCount */
   int nCol;                   /* entries of aStmtCol */
   int *aStmtCol;              /* inner column of each column, -1: not read */
 };
@@ -368,6 +371,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   char *zIdx = sqlite3_mprintf("%s", "");
   int nArg = 0;
   int bRowidEq = 0;
+  int bLimit = 0;
   int nOther = 0;
   double nScan = ROW_FULL_SCAN_ROWS;
   double nRow;
@@ -384,6 +388,10 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     const char *zCollate = 0;
     int iCol = pCons->iColumn;
 
+    if( pCons->op==SQLITE_INDEX_CONSTRAINT_LIMIT
+     || pCons->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){
+      bLimit = 1;
+    }
     if( !pCons->usable ) continue;
     zOp = rowOperator(pCons->op);
     if( zOp==0 ) continue;
@@ -479,6 +487,19 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   zIdx = sqlite3_mprintf("%016llx:%z", (unsigned long long)pInfo->colUsed,
                          zIdx);
   if( zIdx==0 ) return SQLITE_NOMEM;
+
+  /* 5. Counting: a scan that reads no column and binds no value, as the
+  ** one of SELECT count(*) does, needs only the number of its rows. A '#'
+  ** before idxStr makes the inner statement a count(*), which xNext then
+  ** turns into that many rows without stepping anything. A LIMIT that
+  ** SQLite passes down (3.38.0 and later) keeps the scan, which stops
+  ** early.
+  ** NOTE: older hosts pass no LIMIT, so there EXISTS (SELECT 1 FROM t)
+  ** counts all of the customer's rows of t instead of reading one. */
+  if( pInfo->colUsed==0 && nArg==0 && !bLimit ){
+    zIdx = sqlite3_mprintf("#%z", zIdx);
+    if( zIdx==0 ) return SQLITE_NOMEM;
+  }
 
   pInfo->idxNum = nArg;
   pInfo->idxStr = zIdx;
@@ -592,7 +613,8 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
     return SQLITE_OK;
   }
 
-  mUsed = strtoull(zIdx, 0, 16);
+  pCur->bCount = zIdx[0]=='#';
+  mUsed = strtoull(zIdx + pCur->bCount, 0, 16);
   zTail = strchr(zIdx, ':');
   assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
 
@@ -618,7 +640,7 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
 
   pCur->zIdx = sqlite3_mprintf("%s", zIdx);
   if( pCur->zIdx==0 ) return SQLITE_NOMEM;
-  zSql = sqlite3_mprintf("SELECT %s", p->zRowid);
+  zSql = sqlite3_mprintf("SELECT %s", pCur->bCount ? "count(*)" : p->zRowid);
   for(i=0; zSql && i<p->nCol; i++){
     if( pCur->aStmtCol[i]<0 ) continue;
     zSql = sqlite3_mprintf("%z, \"%w\"", zSql, p->azCol[i]);
@@ -689,11 +711,74 @@ static int rowvtabFilter(
     return rc;
   }
 
-  return rowCursorStep(p, pCur, 1);
+  rc = rowCursorStep(p, pCur, 1);
+  if( rc!=SQLITE_OK || !pCur->bCount ) return rc;
+
+  /* The count statement stays on its row until the scan ends, so that its
+  ** read keeps the snapshot that rowCursorLeaveCount() scans again. */
+  assert( pCur->bEof==0 );  /* count(*) always returns one row */
+  pCur->nRow = sqlite3_column_int64(pCur->pStmt, 0);
+  pCur->iRow = 0;
+  pCur->bEof = pCur->nRow==0;
+  return SQLITE_OK;
+}
+
+/*
+** Turn a counting scan into a real one positioned on the same row, for
+** xRowid, which the count statement cannot return. The real scan is the
+** inner statement of the same plan without the '#', which selects the
+** rowid. It runs before the count statement is reset, in the snapshot of
+** the count, and so returns the same rows in the same order.
+*/
+static int rowCursorLeaveCount(RowVtab *p, RowCursor *pCur){
+  const char *zCustomer = tenantSessionCustomer(p->pSession);
+  sqlite3_int64 iRow = pCur->iRow;
+  sqlite3_int64 i;
+  RowCursor count;
+  char *zIdx;
+  int rc;
+
+  assert( pCur->bCount );
+  assert( pCur->zIdx[0]=='#' );  /* the plan of a counting scan */
+  zIdx = sqlite3_mprintf("%s", pCur->zIdx+1);
+  if( zIdx==0 ) return SQLITE_NOMEM;
+
+  /* Detach the count statement, so that rowCursorAcquire() keeps it
+  ** running while the real scan starts. */
+  memset(&count, 0, sizeof(count));
+  count.pStmt = pCur->pStmt;
+  count.zIdx = pCur->zIdx;
+  pCur->pStmt = 0;
+  pCur->zIdx = 0;
+  rc = rowCursorAcquire(p, pCur, zIdx);
+  sqlite3_free(zIdx);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+    if( rc!=SQLITE_OK ) rowCopyInnerError(p);
+  }
+  if( rc==SQLITE_OK ) rc = rowCursorStep(p, pCur, 1);
+  for(i=0; rc==SQLITE_OK && !pCur->bEof && i<iRow; i++){
+    rc = rowCursorStep(p, pCur, 0);
+  }
+  rowCursorRelease(p, &count);
+
+  if( rc==SQLITE_OK && pCur->bEof ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" changed during a scan"
+                   " of it on the same connection: run the statement"
+                   " again", p->zTable);
+    rc = SQLITE_ERROR;
+  }
+  return rc;
 }
 
 static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
-  return rowCursorStep((RowVtab*)pCursor->pVtab, (RowCursor*)pCursor, 0);
+  RowCursor *pCur = (RowCursor*)pCursor;
+  if( pCur->bCount ){
+    pCur->iRow++;
+    pCur->bEof = pCur->iRow>=pCur->nRow;
+    return SQLITE_OK;
+  }
+  return rowCursorStep((RowVtab*)pCursor->pVtab, pCur, 0);
 }
 
 static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
@@ -792,6 +877,10 @@ static int rowvtabColumn(
 static int rowvtabRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid){
   RowCursor *pCur = (RowCursor*)pCursor;
   assert( pCur->bEof==0 );
+  if( pCur->bCount ){
+    int rc = rowCursorLeaveCount((RowVtab*)pCursor->pVtab, pCur);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   *pRowid = sqlite3_column_int64(pCur->pStmt, 0);
   return SQLITE_OK;
 }
