@@ -43,12 +43,20 @@ SQLITE_EXTENSION_INIT3
 #define ROW_FULL_SCAN_ROWS 1000000.0
 
 
-/* A cursor owns its inner statement until xClose hands it back. */
+/*
+** A cursor owns its inner statement until it is freed. Every run of an
+** outer statement opens and closes a cursor. So xClose keeps one closed
+** cursor per table (RowVtab.pIdle), with its statement reset and its
+** column map, for the next xOpen to take back.
+*/
 struct RowCursor {
   sqlite3_vtab_cursor base;   /* base class: must be first */
   sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
   char *zIdx;                 /* idxStr of pStmt */
   int bEof;                   /* no current row */
+  int bCount;                 /* pStmt counts the rows: see rowvtabBestIndex */
+  sqlite3_int64 nRow;         /* rows counted, when bCount */
+  sqlite3_int64 iRow;         /* index of the current row, when bCount */
   int nCol;                   /* entries of aStmtCol */
   int *aStmtCol;              /* inner column of each column, -1: not read */
 };
@@ -69,6 +77,7 @@ static int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
 static int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
 static int rowvtabRename(sqlite3_vtab*, const char*);
 static int rowCursorStep(RowVtab*, RowCursor*, int);
+static void rowCursorFree(RowVtab*, RowCursor*);
 
 static sqlite3_module rowvtabModule = {
   /* iVersion      */ 2,
@@ -159,6 +168,7 @@ static void rowFree(RowVtab *p){
   int i;
 
   if( p==0 ) return;
+  rowCursorFree(p, (RowCursor*)p->pIdle);
   for(i=0; i<ROW_CACHE_SIZE; i++){
     sqlite3_finalize(p->aCache[i].pStmt);
     sqlite3_free(p->aCache[i].zIdx);
@@ -360,6 +370,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   char *zIdx = sqlite3_mprintf("%s", "");
   int nArg = 0;
   int bRowidEq = 0;
+  int bLimit = 0;
   int nOther = 0;
   double nScan = ROW_FULL_SCAN_ROWS;
   double nRow;
@@ -376,6 +387,10 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     const char *zCollate = 0;
     int iCol = pCons->iColumn;
 
+    if( pCons->op==SQLITE_INDEX_CONSTRAINT_LIMIT
+     || pCons->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){
+      bLimit = 1;
+    }
     if( !pCons->usable ) continue;
     zOp = rowOperator(pCons->op);
     if( zOp==0 ) continue;
@@ -472,6 +487,19 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
                          zIdx);
   if( zIdx==0 ) return SQLITE_NOMEM;
 
+  /* 5. Counting: a scan that reads no column and binds no value, as the
+  ** one of SELECT count(*) does, needs only the number of its rows. A '#'
+  ** before idxStr makes the inner statement a count(*), which xNext then
+  ** turns into that many rows without stepping anything. A LIMIT that
+  ** SQLite passes down (3.38.0 and later) keeps the scan, which stops
+  ** early.
+  ** NOTE: older hosts pass no LIMIT, so there EXISTS (SELECT 1 FROM t)
+  ** counts all of the customer's rows of t instead of reading one. */
+  if( pInfo->colUsed==0 && nArg==0 && !bLimit ){
+    zIdx = sqlite3_mprintf("#%z", zIdx);
+    if( zIdx==0 ) return SQLITE_NOMEM;
+  }
+
   pInfo->idxNum = nArg;
   pInfo->idxStr = zIdx;
   pInfo->needToFreeIdxStr = 1;
@@ -490,9 +518,16 @@ static int rowvtabDisconnect(sqlite3_vtab *pVtab){
 /* ---- cursors ----------------------------------------------------------- */
 
 static int rowvtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  RowCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  if( pCur==0 ) return SQLITE_NOMEM;
-  memset(pCur, 0, sizeof(*pCur));
+  RowVtab *p = (RowVtab*)pVtab;
+  RowCursor *pCur = (RowCursor*)p->pIdle;
+
+  if( pCur ){
+    p->pIdle = 0;
+  }else{
+    pCur = sqlite3_malloc64(sizeof(*pCur));
+    if( pCur==0 ) return SQLITE_NOMEM;
+    memset(pCur, 0, sizeof(*pCur));
+  }
   pCur->bEof = 1;
   *ppCursor = &pCur->base;
   return SQLITE_OK;
@@ -558,9 +593,24 @@ int rowReadRowBytes(RowVtab *p, sqlite3_int64 iRowid, sqlite3_int64 *pnByte){
   return bFound;
 }
 
+/* Free a cursor that no statement uses, handing its statement back to the
+** cache. Accepts NULL. */
+static void rowCursorFree(RowVtab *p, RowCursor *pCur){
+  if( pCur==0 ) return;
+  rowCursorRelease(p, pCur);
+  sqlite3_free(pCur->aStmtCol);
+  sqlite3_free(pCur);
+}
+
+/*
+** Keep the cursor as the table's idle cursor unless there is one already.
+** The inner statement is reset either way, so that it stops reading the
+** real table when the outer statement ends.
+*/
 static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
   RowCursor *pCur = (RowCursor*)pCursor;
   RowVtab *p = (RowVtab*)pCursor->pVtab;
+
   if( p->pReadCursor==pCur ){
     sqlite3_int64 n = rowCursorRowBytes(p, pCur);
     p->pReadCursor = 0;
@@ -570,9 +620,13 @@ static int rowvtabClose(sqlite3_vtab_cursor *pCursor){
       p->nClosedBytes = n;
     }
   }
-  rowCursorRelease(p, pCur);
-  sqlite3_free(pCur->aStmtCol);
-  sqlite3_free(pCur);
+  if( p->pIdle==0 ){
+    if( pCur->pStmt ) sqlite3_reset(pCur->pStmt);
+    pCur->bEof = 1;
+    p->pIdle = pCursor;
+  }else{
+    rowCursorFree(p, pCur);
+  }
   return SQLITE_OK;
 }
 
@@ -589,19 +643,22 @@ static int rowColumnUsed(sqlite3_uint64 m, int iCol){
 */
 
 static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
-  sqlite3_uint64 mUsed = strtoull(zIdx, 0, 16);
-  const char *zTail = strchr(zIdx, ':');
+  sqlite3_uint64 mUsed;
+  const char *zTail;
   char *zSql;
   int rc;
   int i;
-
-  assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
 
   /* The same plan again keeps the statement and its column map. */
   if( pCur->pStmt && strcmp(pCur->zIdx, zIdx)==0 ){
     sqlite3_reset(pCur->pStmt);
     return SQLITE_OK;
   }
+
+  pCur->bCount = zIdx[0]=='#';
+  mUsed = strtoull(zIdx + pCur->bCount, 0, 16);
+  zTail = strchr(zIdx, ':');
+  assert( zTail!=0 );  /* rowvtabBestIndex always writes the mask */
 
   if( pCur->aStmtCol==0 ){
     pCur->aStmtCol = sqlite3_malloc64(sizeof(int)*(p->nCol>0 ? p->nCol : 1));
@@ -625,7 +682,7 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
 
   pCur->zIdx = sqlite3_mprintf("%s", zIdx);
   if( pCur->zIdx==0 ) return SQLITE_NOMEM;
-  zSql = sqlite3_mprintf("SELECT %s", p->zRowid);
+  zSql = sqlite3_mprintf("SELECT %s", pCur->bCount ? "count(*)" : p->zRowid);
   for(i=0; zSql && i<p->nCol; i++){
     if( pCur->aStmtCol[i]<0 ) continue;
     zSql = sqlite3_mprintf("%z, \"%w\"", zSql, p->azCol[i]);
@@ -682,8 +739,12 @@ static int rowvtabFilter(
   /* Every parameter the statement uses is bound again here, so bindings
   ** left from an earlier scan need no clearing. argv[i] binds to ?(i+2).
   ** IS NULL and IS NOT NULL leave their parameter out of the statement, so
-  ** the last ones may be past nParam. */
-  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_TRANSIENT);
+  ** the last ones may be past nParam.
+  ** The customer is bound without a copy: the text lives in the session,
+  ** which the connection frees only after every virtual table has
+  ** disconnected and finalized its statements, and a session is never
+  ** bound to another customer. */
+  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_STATIC);
   nParam = sqlite3_bind_parameter_count(pCur->pStmt);
   for(i=0; rc==SQLITE_OK && i<argc && i+2<=nParam; i++){
     rc = sqlite3_bind_value(pCur->pStmt, i+2, argv[i]);
@@ -693,11 +754,74 @@ static int rowvtabFilter(
     return rc;
   }
 
-  return rowCursorStep(p, pCur, 1);
+  rc = rowCursorStep(p, pCur, 1);
+  if( rc!=SQLITE_OK || !pCur->bCount ) return rc;
+
+  /* The count statement stays on its row until the scan ends, so that its
+  ** read keeps the snapshot that rowCursorLeaveCount() scans again. */
+  assert( pCur->bEof==0 );  /* count(*) always returns one row */
+  pCur->nRow = sqlite3_column_int64(pCur->pStmt, 0);
+  pCur->iRow = 0;
+  pCur->bEof = pCur->nRow==0;
+  return SQLITE_OK;
+}
+
+/*
+** Turn a counting scan into a real one positioned on the same row, for
+** xRowid, which the count statement cannot return. The real scan is the
+** inner statement of the same plan without the '#', which selects the
+** rowid. It runs before the count statement is reset, in the snapshot of
+** the count, and so returns the same rows in the same order.
+*/
+static int rowCursorLeaveCount(RowVtab *p, RowCursor *pCur){
+  const char *zCustomer = tenantSessionCustomer(p->pSession);
+  sqlite3_int64 iRow = pCur->iRow;
+  sqlite3_int64 i;
+  RowCursor count;
+  char *zIdx;
+  int rc;
+
+  assert( pCur->bCount );
+  assert( pCur->zIdx[0]=='#' );  /* the plan of a counting scan */
+  zIdx = sqlite3_mprintf("%s", pCur->zIdx+1);
+  if( zIdx==0 ) return SQLITE_NOMEM;
+
+  /* Detach the count statement, so that rowCursorAcquire() keeps it
+  ** running while the real scan starts. */
+  memset(&count, 0, sizeof(count));
+  count.pStmt = pCur->pStmt;
+  count.zIdx = pCur->zIdx;
+  pCur->pStmt = 0;
+  pCur->zIdx = 0;
+  rc = rowCursorAcquire(p, pCur, zIdx);
+  sqlite3_free(zIdx);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+    if( rc!=SQLITE_OK ) rowCopyInnerError(p);
+  }
+  if( rc==SQLITE_OK ) rc = rowCursorStep(p, pCur, 1);
+  for(i=0; rc==SQLITE_OK && !pCur->bEof && i<iRow; i++){
+    rc = rowCursorStep(p, pCur, 0);
+  }
+  rowCursorRelease(p, &count);
+
+  if( rc==SQLITE_OK && pCur->bEof ){
+    tenantSetError(&p->base.zErrMsg, "table \"%s\" changed during a scan"
+                   " of it on the same connection: run the statement"
+                   " again", p->zTable);
+    rc = SQLITE_ERROR;
+  }
+  return rc;
 }
 
 static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
-  return rowCursorStep((RowVtab*)pCursor->pVtab, (RowCursor*)pCursor, 0);
+  RowCursor *pCur = (RowCursor*)pCursor;
+  if( pCur->bCount ){
+    pCur->iRow++;
+    pCur->bEof = pCur->iRow>=pCur->nRow;
+    return SQLITE_OK;
+  }
+  return rowCursorStep((RowVtab*)pCursor->pVtab, pCur, 0);
 }
 
 static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
@@ -798,6 +922,10 @@ static int rowvtabColumn(
 static int rowvtabRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid){
   RowCursor *pCur = (RowCursor*)pCursor;
   assert( pCur->bEof==0 );
+  if( pCur->bCount ){
+    int rc = rowCursorLeaveCount((RowVtab*)pCursor->pVtab, pCur);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   *pRowid = sqlite3_column_int64(pCur->pStmt, 0);
   return SQLITE_OK;
 }

@@ -72,6 +72,8 @@ struct RowVtab {
   int iParent;                /* sapphire_parent_id, -1 when absent */
   RowCachedStmt aCache[ROW_CACHE_SIZE];
   int iEvict;                 /* next cache slot to reuse when all are full */
+  sqlite3_vtab_cursor *pIdle; /* a closed cursor that the next xOpen reuses,
+                              ** with its reset inner statement, or NULL */
   sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;

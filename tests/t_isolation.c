@@ -370,6 +370,76 @@ static void testHostQueries(sqlite3 *pA, sqlite3 *pRaw){
   sqlite3_free(zWant);
 }
 
+/* seq(): 0, 1, 2, ... per connection, restarted by seq(-1). It lets a
+** query read the rowid only from a given row on, with no column read. */
+static void seqFunc(sqlite3_context *pCtx, int argc, sqlite3_value **argv){
+  int *pNext = (int*)sqlite3_user_data(pCtx);
+  if( argc==1 ) *pNext = 0;
+  sqlite3_result_int(pCtx, (*pNext)++);
+}
+
+/*
+** Scans that read no column count the rows instead of stepping through
+** them, until the query reads a rowid. Each case checks that the rows,
+** and the rowids from the row where the first one is read, equal the
+** hand-filtered query's.
+*/
+static void testCountingScan(sqlite3 *pA, sqlite3 *pRaw){
+  static const struct { const char *zName, *zSession, *zRaw; } aScan[] = {
+    { "counting scan: count(*) then rowid of each row",
+      "SELECT count(*), total(rowid) FROM basic_communications",
+      "SELECT count(*), total(rowid) FROM basic_communications"
+      " WHERE customer_id='A'" },
+    { "counting scan: constant per row",
+      "SELECT 1 FROM basic_communications",
+      "SELECT 1 FROM basic_communications WHERE customer_id='A'" },
+    { "counting scan: rowid first read on row 3",
+      "SELECT seq(-1)",
+      "SELECT seq(-1)" },
+    { "counting scan: rowid first read on row 3, rows",
+      "SELECT CASE WHEN seq()>=3 THEN rowid END FROM basic_communications",
+      "SELECT CASE WHEN seq()>=3 THEN rowid END FROM basic_communications"
+      " WHERE customer_id='A' ORDER BY id" },
+    { "counting scan: EXISTS",
+      "SELECT EXISTS (SELECT 1 FROM notes)",
+      "SELECT EXISTS (SELECT 1 FROM notes WHERE customer_id='A')" },
+  };
+  static int iSessionSeq = 0;
+  static int iRawSeq = 0;
+  size_t i;
+
+  tap_is_int(sqlite3_create_function(pA, "seq", -1, SQLITE_UTF8, &iSessionSeq,
+                                     seqFunc, 0, 0), SQLITE_OK,
+             "counting scan: seq() on the session");
+  tap_is_int(sqlite3_create_function(pRaw, "seq", -1, SQLITE_UTF8, &iRawSeq,
+                                     seqFunc, 0, 0), SQLITE_OK,
+             "counting scan: seq() on the raw file");
+  for(i=0; i<sizeof(aScan)/sizeof(aScan[0]); i++){
+    int nSession, nRaw;
+    char *zSession = dumpRows(pA, aScan[i].zSession, 0, &nSession);
+    char *zRaw = dumpRows(pRaw, aScan[i].zRaw, 0, &nRaw);
+    tap_is_str(zSession, zRaw, aScan[i].zName);
+    tap_ok(nRaw>0, "%s: raw result has rows", aScan[i].zName);
+    sqlite3_free(zSession);
+    sqlite3_free(zRaw);
+  }
+
+  /* DELETE reads no column either, and takes the rowids of the counted
+  ** rows. It is rolled back here, and testUpdateDelete() checks that a
+  ** committed one leaves the rows of B. */
+  tap_is_int(sqlite3_exec(pA, "BEGIN; DELETE FROM basic_communications",
+                          0, 0, 0), SQLITE_OK,
+             "counting scan: DELETE of every row");
+  tap_is_int(queryInt(pA, "SELECT count(*) FROM basic_communications"), 0,
+             "counting scan: DELETE leaves A no rows");
+  tap_is_int(sqlite3_exec(pA, "ROLLBACK", 0, 0, 0), SQLITE_OK,
+             "counting scan: DELETE rolled back");
+  tap_is_int(queryInt(pA, "SELECT count(*) FROM basic_communications"),
+             queryInt(pRaw, "SELECT count(*) FROM basic_communications"
+                            " WHERE customer_id='A'"),
+             "counting scan: rows of A back after ROLLBACK");
+}
+
 static void testSessionB(sqlite3 *pB, sqlite3 *pRaw){
   tap_is_int(queryInt(pB, "SELECT count(*) FROM basic_communications"),
              queryInt(pRaw, "SELECT count(*) FROM basic_communications"
@@ -625,6 +695,7 @@ int main(void){
 
   testQueries(pA, pRaw);
   testHostQueries(pA, pRaw);
+  testCountingScan(pA, pRaw);
   testSessionB(pB, pRaw);
   testInsert(pA, pRaw);
   testConflicts(pA, pRaw);
