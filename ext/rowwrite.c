@@ -331,12 +331,14 @@ int rowvtabUpdate(
                         &pStmt);
     }
     if( rc!=SQLITE_OK ) return rc;
+    /* The session's strings outlive this call, and rowRunWrite clears the
+    ** bindings before it returns, so they are bound without a copy. */
     for(i=0; i<p->nCol; i++){
       if( i==p->iCustomer ){
-        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_STATIC);
       }else if( i==p->iParent
              && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
-        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_STATIC);
       }else{
         sqlite3_bind_value(pStmt, i+1, argv[2+i]);
       }
