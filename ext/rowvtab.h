@@ -74,9 +74,16 @@ struct RowVtab {
   int iEvict;                 /* next cache slot to reuse when all are full */
   sqlite3_vtab_cursor *pIdle; /* a closed cursor that the next xOpen reuses,
                               ** with its reset inner statement, or NULL */
-  sqlite3_stmt *apInsert[6];  /* INSERT OR <mode>, indexed by conflict mode */
+  sqlite3_stmt *apInsert[6];  /* INSERT OR <mode> ... VALUES, by conflict mode */
+  sqlite3_stmt *apInsertJournal[6]; /* the same as INSERT ... SELECT, which
+                              ** opens a statement journal (rowwrite.c) */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;
+  int nSavepoint;             /* savepoints open on the connection, as
+                              ** xSavepoint, xRelease and xRollbackTo report */
+  int nFileSavepoint;         /* how many of them the real file's pager has
+                              ** open too (rowwrite.c) */
+  int bInnerWrite;            /* an inner write statement is running */
   int bQuotaOpen;             /* pQuota was opened on the first write, or
                               ** needs none: read-only, or metering off */
   TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only,

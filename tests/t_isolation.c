@@ -516,6 +516,56 @@ static void testInsert(sqlite3 *pA, sqlite3 *pRaw){
              "multi-row insert undoes its first row");
   tap_ok(tap_exec_error(pA, "COMMIT")==0, "COMMIT in session of A");
 
+  /* The same when the failing row comes after rows that went in, after a
+  ** single-row insert, in a savepoint, and after a statement that
+  ** succeeded: every row of the failing statement is undone, every row of
+  ** the others stays. */
+  tap_ok(tap_exec_error(pA, "BEGIN")==0, "BEGIN before multi-row cases");
+  tap_ok(tap_exec_error(pA, "INSERT INTO basic_communications(id)"
+                            " VALUES('u0')")==0,
+         "single-row insert before a failing statement");
+  checkError(pA, "INSERT INTO basic_communications(id, customer_id)"
+                 " VALUES('u1',NULL), ('u2','A'), ('u3','B')",
+             SQLITE_CONSTRAINT,
+             "tenant: customer_id \"B\" is not the bound customer \"A\":"
+             " leave customer_id out or set it to \"A\"",
+             "insert failing at its third row rejected");
+  tap_is_int(queryInt(pA, "SELECT count(*) FROM basic_communications"
+                          " WHERE id IN ('u1','u2','u3')"), 0,
+             "insert failing at its third row undoes the first two");
+  tap_ok(tap_exec_error(pA, "INSERT INTO basic_communications(id)"
+                            " VALUES('u4'), ('u5'), ('u6')")==0,
+         "multi-row insert after a failing one");
+  checkError(pA, "INSERT INTO basic_communications(id)"
+                 " VALUES('u7'), ('u8'), ('u4')", SQLITE_CONSTRAINT,
+             "UNIQUE constraint failed: basic_communications.customer_id,"
+             " basic_communications.id",
+             "insert after a multi-row insert fails at its third row");
+  tap_is_int(queryInt(pA, "SELECT count(*) FROM basic_communications"
+                          " WHERE id IN ('u7','u8')"), 0,
+             "insert after a multi-row insert undoes its first two rows");
+  tap_ok(tap_exec_error(pA, "SAVEPOINT sp1")==0, "SAVEPOINT in session of A");
+  checkError(pA, "INSERT INTO basic_communications(id)"
+                 " SELECT 'u7' UNION ALL SELECT 'u8' UNION ALL SELECT 'u4'",
+             SQLITE_CONSTRAINT,
+             "UNIQUE constraint failed: basic_communications.customer_id,"
+             " basic_communications.id",
+             "INSERT ... SELECT failing at its third row rejected");
+  tap_is_int(queryInt(pA, "SELECT count(*) FROM basic_communications"
+                          " WHERE id IN ('u7','u8')"), 0,
+             "INSERT ... SELECT in a savepoint undoes its first two rows");
+  tap_ok(tap_exec_error(pA, "RELEASE sp1")==0, "RELEASE in session of A");
+  tap_ok(tap_exec_error(pA, "COMMIT")==0, "COMMIT after multi-row cases");
+  tap_is_int(queryInt(pRaw, "SELECT count(*) FROM basic_communications"
+                            " WHERE id IN ('u0','u4','u5','u6')"
+                            " AND customer_id='A'"), 4,
+             "rows of the statements that succeeded are committed");
+  tap_is_int(queryInt(pRaw, "SELECT count(*) FROM basic_communications"
+                            " WHERE id IN ('u1','u2','u3','u7','u8')"), 0,
+             "rows of the failing statements are not in the file");
+  tap_exec_error(pA, "DELETE FROM basic_communications WHERE id>='u'"
+                     " AND id<'v'");
+
   checkError(pA, "INSERT INTO basic_communications(rowid, id)"
                  " VALUES(12345, 'r9')", SQLITE_CONSTRAINT,
              "tenant: rowid cannot be set on an insert into table"

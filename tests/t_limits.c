@@ -691,6 +691,36 @@ static void testNoGaps(void){
   sqlite3_close(db);
 }
 
+/*
+** 15. An insert of three rows whose third passes the limit keeps none of
+** them, also when an earlier multi-row insert of the same transaction
+** went in. The stored usage then counts the earlier rows only.
+*/
+static void testFullInsertIsAtomic(sqlite3 *dbAdmin){
+  sqlite3 *db = tap_open_uri("C?vfs=tenant", 0, 0);
+  const char *zErr;
+  if( !tap_ok(db!=0, "insert full: C session opens") ) return;
+  tap_ok(tap_exec_error(db, "BEGIN")==0, "insert full: BEGIN");
+  tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data) "
+         "VALUES('f1', 'a'), ('f2', 'b')")==0,
+         "insert full: two small rows");
+  zErr = tap_exec_error(db, "INSERT INTO basic_communications(id, data) "
+                        "VALUES('f3', hex(zeroblob(400))),"
+                        " ('f4', hex(zeroblob(400))),"
+                        " ('f5', hex(zeroblob(1000)))");
+  tap_ok(zErr && strstr(zErr, "storage limit reached")!=0,
+         "insert full: the third row fails at the limit: %s",
+         zErr ? zErr : "(none)");
+  tap_ok(tap_exec_error(db, "COMMIT")==0, "insert full: COMMIT");
+  tap_is_str(tap_query_text(db, "SELECT group_concat(id) FROM (SELECT id"
+                            " FROM basic_communications ORDER BY id)"),
+             "f1,f2", "insert full: only the earlier rows stay");
+  checkNoDrift(dbAdmin, "C",
+               "insert full: stored usage equals the recomputed usage");
+  tap_exec_error(db, "DELETE FROM basic_communications");
+  sqlite3_close(db);
+}
+
 int main(int argc, char **argv){
   sqlite3 *dbAdmin;
 
@@ -714,6 +744,7 @@ int main(int argc, char **argv){
   testOtherModes(dbAdmin);
   testRepair(dbAdmin);
   testNoGaps();
+  testFullInsertIsAtomic(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
