@@ -347,6 +347,27 @@ static int rowIsEquality(int op){
       || (op==SQLITE_INDEX_CONSTRAINT_IS && tenantHostVersion()>=3021000);
 }
 
+/*
+** True when constraint i of pInfo matches at most one value of its column
+** as the real table's key compares it: "=" with the column's own
+** collation. IS is left out because it also matches NULL, and a key column
+** of a rowid table may hold NULL more than once. Hosts before 3.22.0 do not
+** report the collation, but there the inner statement compares with the
+** column's collation anyway.
+*/
+static int rowIsKeyEquality(RowVtab *p, sqlite3_index_info *pInfo, int i){
+  const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
+  if( pCons->op!=SQLITE_INDEX_CONSTRAINT_EQ ) return 0;
+  if( pCons->iColumn>=0 && tenantHostVersion()>=3022000 ){
+    const char *zWant = sqlite3_vtab_collation(pInfo, i);
+    const char *zHave = p->azColl[pCons->iColumn];
+    if( zWant && sqlite3_stricmp(zWant, zHave ? zHave : "BINARY")!=0 ){
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* True for an operator that bounds a range of its column. */
 static int rowIsRange(int op){
   return op==SQLITE_INDEX_CONSTRAINT_GT || op==SQLITE_INDEX_CONSTRAINT_GE
@@ -371,6 +392,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   char *zIdx = sqlite3_mprintf("%s", "");
   int nArg = 0;
   int bRowidEq = 0;
+  int bUnique = 1;              /* every key column so far matched by "=" */
   int bLimit = 0;
   int nOther = 0;
   double nScan = ROW_FULL_SCAN_ROWS;
@@ -437,13 +459,16 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   for(iKey=0; iKey<p->nKey; iKey++){
     int iCol = p->aiKey[iKey];
     int bEq = iCol==p->iCustomer;
+    int bKeyEq = bEq;
     int nRange = 0;
-    for(i=0; i<pInfo->nConstraint && !bEq; i++){
+    for(i=0; i<pInfo->nConstraint && !bKeyEq; i++){
       const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
       if( !pCons->usable || pCons->iColumn!=iCol ) continue;
       if( rowIsEquality(pCons->op) ) bEq = 1;
       else if( rowIsRange(pCons->op) ) nRange++;
+      if( rowIsKeyEquality(p, pInfo, i) ) bKeyEq = 1;
     }
+    if( !bKeyEq ) bUnique = 0;
     if( bEq ){
       if( iCol!=p->iCustomer ) nScan /= 100.0;
       continue;
@@ -451,7 +476,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( nRange>0 ) nScan /= (nRange>1 ? 16.0 : 4.0);
     break;
   }
-  if( (p->nKey>0 && iKey==p->nKey) || bRowidEq ){
+  if( (p->nKey>0 && iKey==p->nKey && bUnique) || bRowidEq ){
     nScan = 1.0;
     pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
   }

@@ -670,6 +670,34 @@ static void testUpdateDelete(sqlite3 *pA, sqlite3 *pRaw){
                             " WHERE customer_id='A' AND id='a2'"), 1,
              "rejected updates keep row of A");
 
+  /* A key compared with another collation may match several rows, so the
+  ** write must not take the one-row path. Hosts before 3.22.0 compare with
+  ** the column's collation (see the README). */
+  rc = execCode(pA, "INSERT INTO basic_communications(id, data) VALUES"
+                    "('c1', 'lower'), ('C1', 'upper')", &zMsg);
+  tap_is_int(rc, SQLITE_OK, "collation: two ids equal under NOCASE");
+  sqlite3_free(zMsg);
+  rc = execCode(pA, "UPDATE basic_communications SET data='nocase'"
+                    " WHERE id='c1' COLLATE NOCASE", &zMsg);
+  tap_is_int(rc, SQLITE_OK, "collation: update under NOCASE succeeds");
+  sqlite3_free(zMsg);
+  tap_is_int(queryInt(pRaw, "SELECT count(*) FROM basic_communications"
+                            " WHERE customer_id='A' AND data='nocase'"),
+             sqlite3_libversion_number()>=3022000 ? 2 : 1,
+             "collation: update under NOCASE changes every match");
+  rc = execCode(pA, "DELETE FROM basic_communications"
+                    " WHERE id='C1' COLLATE NOCASE", &zMsg);
+  tap_is_int(rc, SQLITE_OK, "collation: delete under NOCASE succeeds");
+  sqlite3_free(zMsg);
+  tap_is_int(queryInt(pRaw, "SELECT count(*) FROM basic_communications"
+                            " WHERE customer_id='A' AND id IN ('c1','C1')"),
+             sqlite3_libversion_number()>=3022000 ? 0 : 1,
+             "collation: delete under NOCASE removes every match");
+  rc = execCode(pA, "DELETE FROM basic_communications"
+                    " WHERE id IN ('c1','C1')", &zMsg);
+  tap_is_int(rc, SQLITE_OK, "collation: rows removed");
+  sqlite3_free(zMsg);
+
   rc = execCode(pA, "DELETE FROM basic_communications WHERE id='a2'", &zMsg);
   tap_is_int(rc, SQLITE_OK, "delete of id both customers use succeeds");
   sqlite3_free(zMsg);
