@@ -221,6 +221,10 @@ const char *tenantSessionCustomer(TenantSession *p);
 /* The parent Sapphire of the bound customer, "" when it has none. */
 const char *tenantSessionParent(TenantSession *p);
 
+/* Whether the session is metered and held to storage limits, as
+** TENANT_METER decided when it was bound. */
+int tenantSessionIsMetered(TenantSession *p);
+
 /*
 ** Where the real table behind the isolation virtual table zTable lives:
 ** the secret schema name of its file and whether the session may write it.
@@ -246,6 +250,11 @@ void tenantSessionLeaveInternal(TenantSession *p);
 ** "CREATE VIRTUAL TABLE temp.<t> USING tenant_row(<t>)" then wraps the
 ** real table <t> that tenantSessionLookupTable() names. */
 int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
+
+/* Run the checks of xCreate for table zTable of pSession, with its error
+** messages, without creating a virtual table. */
+int tenantRowCheck(sqlite3 *db, TenantSession *pSession, const char *zTable,
+                   char **pzErr);
 
 /* ---- memfile.c -------------------------------------------------------- */
 
