@@ -230,7 +230,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
       bWritable = 1;
     }
   }
-  if( tenantVfsBindingBegin(zToken)!=SQLITE_OK ){
+  if( tenantVfsBindingBegin(zToken, pFile->zPath)!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot bind customer \"%s\": too many bindings "
         "run at once in this process; try again", p->plan.zCustomer);
     return SQLITE_BUSY;

@@ -193,11 +193,12 @@ int tenantVfsIsPlacement(sqlite3_file *pFile);
 ** of TENANT_VFS_TOKEN_LEN hex digits and a NUL to zToken; the binder
 ** attaches "file:<customer>/<partition>@<token>?vfs=tenant&bind=<token>".
 ** The VFS resolves a logical name only while its token is active, so no
-** one else opens a shared file unbound by its logical name. Begin returns
-** SQLITE_BUSY when too many bindings run at once.
+** one else opens a shared file unbound by its logical name. It resolves it
+** to zPath, the physical path from the binder's plan, which must stay valid
+** until End. Begin returns SQLITE_BUSY when too many bindings run at once.
 */
 #define TENANT_VFS_TOKEN_LEN 32
-int tenantVfsBindingBegin(char *zToken);
+int tenantVfsBindingBegin(char *zToken, const char *zPath);
 void tenantVfsBindingEnd(const char *zToken);
 
 /* ---- session.c -------------------------------------------------------- */
