@@ -286,24 +286,26 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   return rc;
 }
 
+/* The state of tenantSessionAddTable(): the reach of each partition that
+** tenantCatalogTablesOf() was given. */
 typedef struct TenantTableCollect TenantTableCollect;
 struct TenantTableCollect {
   TenantSession *pSession;
-  int iReach;
-  int rc;
+  int aiReach[TENANT_MAX_PARTITIONS];
 };
 
-static int tenantSessionAddTable(void *pArg, const char *zTable){
+static int tenantSessionAddTable(void *pArg, int iPartition,
+                                 const char *zTable){
   TenantTableCollect *pC = (TenantTableCollect*)pArg;
   TenantSession *p = pC->pSession;
   TenantSessionTable *aNew;
 
   aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*(p->nTable+1));
-  if( aNew==0 ) return pC->rc = SQLITE_NOMEM;
+  if( aNew==0 ) return SQLITE_NOMEM;
   p->aTable = aNew;
   aNew[p->nTable].zName = sqlite3_mprintf("%s", zTable);
-  if( aNew[p->nTable].zName==0 ) return pC->rc = SQLITE_NOMEM;
-  aNew[p->nTable].iReach = pC->iReach;
+  if( aNew[p->nTable].zName==0 ) return SQLITE_NOMEM;
+  aNew[p->nTable].iReach = pC->aiReach[iPartition];
   p->nTable++;
   return SQLITE_OK;
 }
@@ -444,8 +446,8 @@ static int tenantSessionCanWriteTemp(TenantSession *p){
 }
 
 /*
-** How this host reads the temp schema again after tenantSessionCreateAll()
-** wrote its rows. 0: not known yet. 1: a new temp schema cookie is enough,
+** The way this host reads the temp schema again after
+** tenantSessionCreateAll() wrote its rows. 0: not known yet. 1: a new temp schema cookie is enough,
 ** as in SQLite 3.40, which reads the temp schema again at the next
 ** statement that checks the cookie. 2: a savepoint rollback must discard
 ** every schema, as in SQLite 3.15.2, which keeps its stale temp schema.
@@ -638,18 +640,22 @@ static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
 */
 static int tenantSessionIsolate(TenantSession *p, int bAtOpen, char **pzErr){
   TenantTempList list;
+  TenantTableCollect c;
+  const char *azPartition[TENANT_MAX_PARTITIONS];
+  int nPartition = 0;
   int i, rc = SQLITE_OK;
 
   memset(&list, 0, sizeof(list));
-  for(i=0; i<p->plan.nReach && rc==SQLITE_OK; i++){
-    TenantTableCollect c;
+  c.pSession = p;
+  for(i=0; i<p->plan.nReach; i++){
     if( !p->plan.aFile[p->plan.aReach[i].iFile].bShared ) continue;
-    c.pSession = p;
-    c.iReach = i;
-    c.rc = SQLITE_OK;
-    rc = tenantCatalogTables(p->plan.aReach[i].zPartition,
-                             tenantSessionAddTable, &c, pzErr);
-    if( rc==SQLITE_OK ) rc = c.rc;
+    assert( nPartition<TENANT_MAX_PARTITIONS );
+    c.aiReach[nPartition] = i;
+    azPartition[nPartition++] = p->plan.aReach[i].zPartition;
+  }
+  if( nPartition>0 ){
+    rc = tenantCatalogTablesOf(nPartition, azPartition,
+                               tenantSessionAddTable, &c, pzErr);
   }
   for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
     rc = tenantTempListAdd(&list, p->aTable[i].zName, TENANT_ROW_MODULE, 0);

@@ -159,6 +159,12 @@ int tenantCatalogTables(const char *zPartition,
                         int (*xEach)(void *pArg, const char *zTable),
                         void *pArg, char **pzErr);
 
+/* The tables of nPartition partitions, read in one catalog transaction.
+** Calls xEach with the index in azPartition of each table's partition. */
+int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
+    int (*xEach)(void *pArg, int iPartition, const char *zTable),
+    void *pArg, char **pzErr);
+
 /* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
 ** statement prepared once. */
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
