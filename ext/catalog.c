@@ -792,93 +792,142 @@ int tenantPlanResolve(
   return rc;
 }
 
+int tenantCatalogTablesOf(
+  int nPartition,
+  const char *const *azPartition,
+  int (*xEach)(void *pArg, int iPartition, const char *zTable),
+  void *pArg,
+  char **pzErr
+){
+  sqlite3 *db;
+  sqlite3_stmt *pStmt;
+  char **azName = 0;    /* table names, copied so xEach runs unlocked */
+  int *aiPartition = 0; /* the index in azPartition of each name */
+  int nName = 0;
+  int nAlloc = 0;
+  int bTxn = 0;
+  int rc = SQLITE_OK;
+  int i;
+
+  rc = tenantCatalogOpen(0, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  db = tenantCatalogEnter();
+  if( db==0 ) return SQLITE_MISUSE;
+
+  /* One read transaction for all the partitions: one snapshot, and the
+  ** WAL read lock taken once instead of twice per partition. */
+  if( nPartition>1 && sqlite3_get_autocommit(db) ){
+    bTxn = sqlite3_exec(db, "BEGIN", 0, 0, 0)==SQLITE_OK;
+  }
+
+  for(i=0; i<nPartition && rc==SQLITE_OK; i++){
+    const char *zPartition = azPartition[i];
+    int nOfPartition = 0;
+
+    /* The partition's default table comes first, then its application
+    ** tables by name. */
+    pStmt = catalogStmt(CATALOG_STMT_PARTITION, pzErr);
+    if( pStmt==0 ){
+      rc = SQLITE_ERROR;
+      break;
+    }
+    sqlite3_bind_text(pStmt, 1, zPartition, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc!=SQLITE_ROW ){
+      if( rc!=SQLITE_DONE ){
+        rc = catalogStepError(pStmt, pzErr);
+        break;
+      }
+      sqlite3_reset(pStmt);
+      tenantSetError(pzErr, "unknown partition \"%s\": see the partitions "
+          "table of the catalog", zPartition);
+      rc = SQLITE_NOTFOUND;
+      break;
+    }
+    sqlite3_reset(pStmt);
+
+    pStmt = catalogStmt(CATALOG_STMT_APPTABLES, pzErr);
+    if( pStmt==0 ){
+      rc = SQLITE_ERROR;
+      break;
+    }
+    sqlite3_bind_text(pStmt, 1, zPartition, -1, SQLITE_STATIC);
+    rc = SQLITE_ROW;
+    while( rc==SQLITE_ROW ){
+      const char *zName = nOfPartition==0 ? zPartition : 0;
+      if( zName==0 ){
+        rc = sqlite3_step(pStmt);
+        if( rc!=SQLITE_ROW ) break;
+        zName = (const char*)sqlite3_column_text(pStmt, 0);
+      }
+      if( nName>=nAlloc ){
+        char **azNew;
+        int *aiNew;
+        nAlloc = nAlloc ? nAlloc*2 : 16;
+        azNew = sqlite3_realloc64(azName,
+                                  sizeof(char*)*(sqlite3_uint64)nAlloc);
+        if( azNew ) azName = azNew;
+        aiNew = sqlite3_realloc64(aiPartition,
+                                  sizeof(int)*(sqlite3_uint64)nAlloc);
+        if( aiNew ) aiPartition = aiNew;
+        if( azNew==0 || aiNew==0 ){
+          rc = SQLITE_NOMEM;
+          break;
+        }
+      }
+      azName[nName] = sqlite3_mprintf("%s", zName);
+      if( azName[nName]==0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      aiPartition[nName] = i;
+      nName++;
+      nOfPartition++;
+    }
+    if( rc==SQLITE_DONE ){
+      sqlite3_reset(pStmt);
+      rc = SQLITE_OK;
+    }else if( rc!=SQLITE_NOMEM ){
+      rc = catalogStepError(pStmt, pzErr);
+    }else{
+      sqlite3_reset(pStmt);
+    }
+  }
+
+  if( bTxn ) sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  tenantCatalogLeave();
+  for(i=0; i<nName; i++){
+    if( rc==SQLITE_OK ) rc = xEach(pArg, aiPartition[i], azName[i]);
+    sqlite3_free(azName[i]);
+  }
+  sqlite3_free(azName);
+  sqlite3_free(aiPartition);
+  return rc;
+}
+
+/* The callback of tenantCatalogTables(), which has one partition. */
+typedef struct CatalogTablesOne CatalogTablesOne;
+struct CatalogTablesOne {
+  int (*xEach)(void *pArg, const char *zTable);
+  void *pArg;
+};
+
+static int catalogTablesOne(void *pArg, int iPartition, const char *zTable){
+  CatalogTablesOne *pOne = (CatalogTablesOne*)pArg;
+  (void)iPartition;
+  return pOne->xEach(pOne->pArg, zTable);
+}
+
 int tenantCatalogTables(
   const char *zPartition,
   int (*xEach)(void *pArg, const char *zTable),
   void *pArg,
   char **pzErr
 ){
-  sqlite3_stmt *pStmt;
-  char **azName = 0;    /* table names, copied so xEach runs unlocked */
-  int nName = 0;
-  int nAlloc = 0;
-  int rc;
-  int i;
-
-  rc = tenantCatalogOpen(0, pzErr);
-  if( rc!=SQLITE_OK ) return rc;
-  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
-
-  /* The partition's default table comes first, then its application
-  ** tables by name. */
-  pStmt = catalogStmt(CATALOG_STMT_PARTITION, pzErr);
-  if( pStmt==0 ){
-    rc = SQLITE_ERROR;
-    goto tables_done;
-  }
-  sqlite3_bind_text(pStmt, 1, zPartition, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pStmt);
-  if( rc!=SQLITE_ROW ){
-    if( rc!=SQLITE_DONE ){
-      rc = catalogStepError(pStmt, pzErr);
-      goto tables_done;
-    }
-    sqlite3_reset(pStmt);
-    tenantSetError(pzErr, "unknown partition \"%s\": see the partitions "
-        "table of the catalog", zPartition);
-    rc = SQLITE_NOTFOUND;
-    goto tables_done;
-  }
-  sqlite3_reset(pStmt);
-
-  pStmt = catalogStmt(CATALOG_STMT_APPTABLES, pzErr);
-  if( pStmt==0 ){
-    rc = SQLITE_ERROR;
-    goto tables_done;
-  }
-  sqlite3_bind_text(pStmt, 1, zPartition, -1, SQLITE_STATIC);
-  rc = SQLITE_ROW;
-  while( rc==SQLITE_ROW ){
-    const char *zName = nName==0 ? zPartition : 0;
-    if( zName==0 ){
-      rc = sqlite3_step(pStmt);
-      if( rc!=SQLITE_ROW ) break;
-      zName = (const char*)sqlite3_column_text(pStmt, 0);
-    }
-    if( nName>=nAlloc ){
-      char **azNew;
-      nAlloc = nAlloc ? nAlloc*2 : 8;
-      azNew = sqlite3_realloc64(azName, sizeof(char*)*(sqlite3_uint64)nAlloc);
-      if( azNew==0 ){
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      azName = azNew;
-    }
-    azName[nName] = sqlite3_mprintf("%s", zName);
-    if( azName[nName]==0 ){
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    nName++;
-  }
-  if( rc==SQLITE_DONE ){
-    sqlite3_reset(pStmt);
-    rc = SQLITE_OK;
-  }else if( rc!=SQLITE_NOMEM ){
-    rc = catalogStepError(pStmt, pzErr);
-  }else{
-    sqlite3_reset(pStmt);
-  }
-
-tables_done:
-  tenantCatalogLeave();
-  for(i=0; i<nName; i++){
-    if( rc==SQLITE_OK ) rc = xEach(pArg, azName[i]);
-    sqlite3_free(azName[i]);
-  }
-  sqlite3_free(azName);
-  return rc;
+  CatalogTablesOne one;
+  one.xEach = xEach;
+  one.pArg = pArg;
+  return tenantCatalogTablesOf(1, &zPartition, catalogTablesOne, &one, pzErr);
 }
 
 sqlite3_int64 tenantCatalogWrites(void){

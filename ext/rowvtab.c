@@ -193,13 +193,15 @@ static void rowFree(RowVtab *p){
 /*
 ** argv[3] names the table. The real table's schema and partition come from
 ** the session, which returns an error for a table it does not reach.
-** bCreate is true when called from xCreate, which only a session's binding
-** runs.
+** bCreate is true when called from xCreate or tenantRowCheck(), which only
+** a session's binding runs. With bDeclare false nothing is declared, so
+** the call may run outside xCreate and xConnect.
 */
 static int rowConnectTable(
   sqlite3 *db,
   TenantSession *pSession,
   int bCreate,
+  int bDeclare,
   int argc, const char *const*argv,
   sqlite3_vtab **ppVtab,
   char **pzErr
@@ -261,8 +263,12 @@ static int rowConnectTable(
   p->iParent = pShape->iParent;
 
   /* The storage accounting (pQuota) starts on the first write, but whether
-  ** there is any is decided now, as metering is. */
-  if( p->bReadOnly || !tenantMeterEnabled() ) p->bQuotaOpen = 1;
+  ** there is any was decided when the session was bound, as metering was. */
+  if( p->bReadOnly || !tenantSessionIsMetered(pSession) ) p->bQuotaOpen = 1;
+  if( !bDeclare ){
+    rowFree(p);
+    return SQLITE_OK;
+  }
   rc = sqlite3_declare_vtab(db, pShape->zDecl);
   if( rc!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot declare the columns of table \"%s\": %s",
@@ -293,7 +299,7 @@ static int rowvtabCreate(
   sqlite3_vtab **ppVtab,
   char **pzErr
 ){
-  return rowConnectTable(db, (TenantSession*)pAux, 1, argc, argv, ppVtab,
+  return rowConnectTable(db, (TenantSession*)pAux, 1, 1, argc, argv, ppVtab,
                          pzErr);
 }
 
@@ -304,8 +310,25 @@ static int rowvtabConnect(
   sqlite3_vtab **ppVtab,
   char **pzErr
 ){
-  return rowConnectTable(db, (TenantSession*)pAux, 0, argc, argv, ppVtab,
+  return rowConnectTable(db, (TenantSession*)pAux, 0, 1, argc, argv, ppVtab,
                          pzErr);
+}
+
+int tenantRowCheck(sqlite3 *db, TenantSession *pSession, const char *zTable,
+                   char **pzErr){
+  const char *azArg[4];
+  sqlite3_vtab *pUnused = 0;
+  char *zQuoted = sqlite3_mprintf("\"%w\"", zTable);
+  int rc;
+
+  if( zQuoted==0 ) return SQLITE_NOMEM;
+  azArg[0] = TENANT_ROW_MODULE;
+  azArg[1] = "temp";
+  azArg[2] = zTable;
+  azArg[3] = zQuoted;
+  rc = rowConnectTable(db, pSession, 1, 0, 4, azArg, &pUnused, pzErr);
+  sqlite3_free(zQuoted);
+  return rc;
 }
 
 /* ---- xBestIndex -------------------------------------------------------- */

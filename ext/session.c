@@ -69,6 +69,10 @@ const char *tenantSessionParent(TenantSession *p){
   return p->plan.zParent;
 }
 
+int tenantSessionIsMetered(TenantSession *p){
+  return p->bMetered;
+}
+
 static int tenantSessionTrace(unsigned, void*, void*, void*);
 
 /*
@@ -121,6 +125,7 @@ static void tenantSessionReset(TenantSession *p){
   p->azKnown = 0;
   p->nKnown = 0;
   p->bBound = 0;
+  p->bMetered = 0;
   p->bBinding = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
@@ -234,7 +239,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
       bWritable = 1;
     }
   }
-  if( tenantVfsBindingBegin(zToken)!=SQLITE_OK ){
+  if( tenantVfsBindingBegin(zToken, pFile->zPath)!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot bind customer \"%s\": too many bindings "
         "run at once in this process; try again", p->plan.zCustomer);
     return SQLITE_BUSY;
@@ -290,35 +295,95 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   return rc;
 }
 
+/* The state of tenantSessionAddTable(): the reach of each partition that
+** tenantCatalogTablesOf() was given. */
 typedef struct TenantTableCollect TenantTableCollect;
 struct TenantTableCollect {
   TenantSession *pSession;
-  int iReach;
-  int rc;
+  int aiReach[TENANT_MAX_PARTITIONS];
 };
 
-static int tenantSessionAddTable(void *pArg, const char *zTable){
+static int tenantSessionAddTable(void *pArg, int iPartition,
+                                 const char *zTable){
   TenantTableCollect *pC = (TenantTableCollect*)pArg;
   TenantSession *p = pC->pSession;
   TenantSessionTable *aNew;
 
   aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*(p->nTable+1));
-  if( aNew==0 ) return pC->rc = SQLITE_NOMEM;
+  if( aNew==0 ) return SQLITE_NOMEM;
   p->aTable = aNew;
   aNew[p->nTable].zName = sqlite3_mprintf("%s", zTable);
-  if( aNew[p->nTable].zName==0 ) return pC->rc = SQLITE_NOMEM;
-  aNew[p->nTable].iReach = pC->iReach;
+  if( aNew[p->nTable].zName==0 ) return SQLITE_NOMEM;
+  aNew[p->nTable].iReach = pC->aiReach[iPartition];
   p->nTable++;
   return SQLITE_OK;
 }
 
+/* A temp virtual table that binding creates: an isolation table (module
+** tenant_row) or a placeholder (module tenant_hidden). */
+typedef struct TenantTempTable TenantTempTable;
+struct TenantTempTable {
+  const char *zName;           /* table name, owned by the session or list */
+  const char *zModule;         /* TENANT_ROW_MODULE or TENANT_HIDDEN_MODULE */
+};
+
+/* The temp virtual tables of one binding, in creation order. */
+typedef struct TenantTempList TenantTempList;
+struct TenantTempList {
+  int nTable;
+  TenantTempTable *aTable;
+  int nOwned;                  /* placeholder names the list allocated */
+  char **azOwned;
+};
+
+static void tenantTempListFree(TenantTempList *pList){
+  int i;
+  for(i=0; i<pList->nOwned; i++) sqlite3_free(pList->azOwned[i]);
+  sqlite3_free(pList->azOwned);
+  sqlite3_free(pList->aTable);
+  memset(pList, 0, sizeof(*pList));
+}
+
+/* Append table zName of module zModule. A placeholder's name is copied. */
+static int tenantTempListAdd(TenantTempList *pList, const char *zName,
+                             const char *zModule, int bCopy){
+  TenantTempTable *aNew;
+
+  aNew = sqlite3_realloc64(pList->aTable, sizeof(aNew[0])*(pList->nTable+1));
+  if( aNew==0 ) return SQLITE_NOMEM;
+  pList->aTable = aNew;
+  if( bCopy ){
+    char **azNew = sqlite3_realloc64(pList->azOwned,
+                                     sizeof(char*)*(pList->nOwned+1));
+    if( azNew==0 ) return SQLITE_NOMEM;
+    pList->azOwned = azNew;
+    zName = azNew[pList->nOwned] = sqlite3_mprintf("%s", zName);
+    if( zName==0 ) return SQLITE_NOMEM;
+    pList->nOwned++;
+  }
+  aNew[pList->nTable].zName = zName;
+  aNew[pList->nTable].zModule = zModule;
+  pList->nTable++;
+  return SQLITE_OK;
+}
+
+/* True when the list already has a table named zName. */
+static int tenantTempListHas(TenantTempList *pList, const char *zName){
+  int i;
+  for(i=0; i<pList->nTable; i++){
+    if( sqlite3_stricmp(pList->aTable[i].zName, zName)==0 ) return 1;
+  }
+  return 0;
+}
+
 /*
-** Shadow, with a tenant_hidden placeholder, every table of shared file
-** iFile that no isolation table of the session covers, so that an
-** unqualified name never finds a raw shared table.
+** Add a tenant_hidden placeholder to pList for every table of shared file
+** iFile that no table of pList covers yet, so that an unqualified name
+** never finds a raw shared table.
 */
-static int tenantSessionHide(TenantSession *p, int iFile, char **pzErr){
-  sqlite3_stmt *pList = 0;
+static int tenantSessionHide(TenantSession *p, int iFile,
+                             TenantTempList *pList, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
   char *zSql;
   int rc;
 
@@ -326,33 +391,207 @@ static int tenantSessionHide(TenantSession *p, int iFile, char **pzErr){
                          "WHERE type='table' AND name NOT LIKE 'sqlite\\_%%' "
                          "ESCAPE '\\'", p->azSchema[iFile]);
   if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pList, 0);
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
-  while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pList, 0);
-    int j, bCovered = 0;
-    for(j=0; j<p->nTable; j++){
-      if( sqlite3_stricmp(p->aTable[j].zName, zName)==0 ) bCovered = 1;
-    }
-    if( bCovered ) continue;
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    if( tenantTempListHas(pList, zName) ) continue;
     rc = tenantSessionKnow(p, zName);
-    if( rc!=SQLITE_OK ) break;
-    zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE IF NOT EXISTS temp.\"%w\" "
-                           "USING " TENANT_HIDDEN_MODULE "(\"%w\")",
-                           zName, zName);
-    if( zSql==0 ){
-      rc = SQLITE_NOMEM;
-      break;
+    if( rc==SQLITE_OK ){
+      rc = tenantTempListAdd(pList, zName, TENANT_HIDDEN_MODULE, 1);
     }
-    rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
-    sqlite3_free(zSql);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pList);
-  else sqlite3_finalize(pList);
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
     tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
   }
   return rc;
+}
+
+/* Create the tables of pList one CREATE VIRTUAL TABLE statement each. A
+** placeholder gives way to a temp table of the same name that exists. */
+static int tenantSessionCreateEach(TenantSession *p, TenantTempList *pList,
+                                   char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<pList->nTable && rc==SQLITE_OK; i++){
+    const char *zModule = pList->aTable[i].zModule;
+    int bHidden = strcmp(zModule, TENANT_HIDDEN_MODULE)==0;
+    char *zSql = sqlite3_mprintf(
+        "CREATE VIRTUAL TABLE %stemp.\"%w\" USING %s(\"%w\")",
+        bHidden ? "IF NOT EXISTS " : "", pList->aTable[i].zName, zModule,
+        pList->aTable[i].zName);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
+    sqlite3_free(zSql);
+  }
+  return rc;
+}
+
+/*
+** True when the tables of a binding may be written straight into the temp
+** schema (tenantSessionCreateAll). The temp schema must be empty, so that
+** no name can clash. The connection must not be in defensive mode (3.26),
+** because that mode forbids writing the schema table.
+*/
+static int tenantSessionCanWriteTemp(TenantSession *p){
+  sqlite3_stmt *pStmt = 0;
+  int bEmpty = 0;
+
+  if( tenantHostVersion()>=3026000 ){
+    int bDefensive = 1;
+    if( sqlite3_db_config(p->db, 1010 /* SQLITE_DBCONFIG_DEFENSIVE */, -1,
+                          &bDefensive)!=SQLITE_OK || bDefensive ){
+      return 0;
+    }
+  }
+  if( sqlite3_prepare_v2(p->db, "SELECT count(*) FROM sqlite_temp_master",
+                         -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    bEmpty = sqlite3_column_int(pStmt, 0)==0;
+  }
+  sqlite3_finalize(pStmt);
+  return bEmpty;
+}
+
+/*
+** The way this host reads the temp schema again after
+** tenantSessionCreateAll() wrote its rows. 0: not known yet. 1: a new temp schema cookie is enough,
+** as in SQLite 3.40, which reads the temp schema again at the next
+** statement that checks the cookie. 2: a savepoint rollback must discard
+** every schema, as in SQLite 3.15.2, which keeps its stale temp schema.
+** The first binding of the process learns it, and a race only repeats it.
+*/
+static int tenantTempReload = 0;
+
+/* True when every table of pList is in the connection's temp schema. */
+static int tenantSessionTempHasAll(TenantSession *p, TenantTempList *pList){
+  int i;
+  for(i=0; i<pList->nTable; i++){
+    if( sqlite3_table_column_metadata(p->db, "temp", pList->aTable[i].zName,
+                                      0, 0, 0, 0, 0, 0)!=SQLITE_OK ){
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Set the temp schema cookie to iCookie, inside a savepoint rolled back
+** at once when bRollback is true. */
+static int tenantSessionTempCookie(TenantSession *p, int iCookie,
+                                   int bRollback, char **pzErr){
+  char *zSql = sqlite3_mprintf("PRAGMA temp.schema_version=%d", iCookie);
+  int rc;
+
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = bRollback ? tenantSessionExec(p, "SAVEPOINT tenant_bind", 0, 0, -1,
+                                     pzErr) : SQLITE_OK;
+  if( rc==SQLITE_OK ) rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK && bRollback ){
+    rc = tenantSessionExec(p, "ROLLBACK TO tenant_bind", 0, 0, -1, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = tenantSessionExec(p, "RELEASE tenant_bind", 0, 0, -1, pzErr);
+    }
+  }
+  return rc;
+}
+
+/*
+** Create the tables of pList by writing their rows into sqlite_temp_master
+** and making SQLite read the temp schema again, instead of one CREATE
+** VIRTUAL TABLE statement each. Such a statement parses and plans an
+** UPDATE of the schema table, reads the new row back and declares the
+** columns, once per table. The rows written here are the ones CREATE
+** VIRTUAL TABLE writes (type 'table', root page 0, the same SQL text). The
+** virtual tables connect when a statement first uses them. The caller has
+** checked every isolation table with tenantRowCheck(), so binding fails on
+** the same errors as xCreate. A placeholder's xCreate can fail only for
+** lack of memory.
+**
+** The temp schema is read again in one of two ways (tenantTempReload). A
+** new cookie makes SQLite 3.40 read the temp schema again at the next
+** statement that checks the cookie. On a host that keeps its stale temp
+** schema, setting the cookie inside a savepoint and rolling the savepoint
+** back discards every schema of the connection, and the next statement
+** reads them all again. Either way, every table must then be in the temp
+** schema, or binding fails: an unqualified name must never reach a raw
+** shared table.
+*/
+static int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
+                                  char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int i, rc;
+  int iCookie = 0;
+
+  rc = tenantSessionExec(p, "PRAGMA writable_schema=ON", 0, 0, -1, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  rc = sqlite3_prepare_v2(p->db, "INSERT INTO sqlite_temp_master"
+      "(type, name, tbl_name, rootpage, sql) VALUES('table', ?1, ?1, 0, ?2)",
+      -1, &pStmt, 0);
+  for(i=0; i<pList->nTable && rc==SQLITE_OK; i++){
+    char *zSql = sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING %s(\"%w\")",
+                                 pList->aTable[i].zName,
+                                 pList->aTable[i].zModule,
+                                 pList->aTable[i].zName);
+    if( zSql==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    sqlite3_bind_text(pStmt, 1, pList->aTable[i].zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zSql, -1, sqlite3_free);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    sqlite3_reset(pStmt);
+  }
+  if( rc!=SQLITE_OK ) tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( tenantSessionExec(p, "PRAGMA writable_schema=OFF", 0, 0, -1,
+                        rc==SQLITE_OK ? pzErr : 0)!=SQLITE_OK
+   && rc==SQLITE_OK ){
+    rc = SQLITE_ERROR;
+  }
+  if( rc!=SQLITE_OK ) return rc;
+
+  rc = sqlite3_prepare_v2(p->db, "PRAGMA temp.schema_version", -1, &pStmt, 0);
+  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    iCookie = sqlite3_column_int(pStmt, 0);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+    return rc;
+  }
+
+  /* 1. A new cookie, then a statement that checks it. */
+  if( tenantTempReload!=2 ){
+    iCookie++;
+    rc = tenantSessionTempCookie(p, iCookie, 0, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = tenantSessionExec(p, "SELECT count(*) FROM sqlite_temp_master",
+                             0, 0, -1, pzErr);
+    }
+    if( rc!=SQLITE_OK ) return rc;
+    if( tenantSessionTempHasAll(p, pList) ){
+      tenantTempReload = 1;
+      return SQLITE_OK;
+    }
+    tenantTempReload = 2;
+  }
+
+  /* 2. Discard every schema of the connection. */
+  rc = tenantSessionTempCookie(p, iCookie+1, 1, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  if( !tenantSessionTempHasAll(p, pList) ){
+    tenantSetError(pzErr, "cannot bind customer \"%s\" as the connection "
+        "opens: SQLite %s did not load the isolation tables written to the "
+        "temp schema; open an ordinary connection and bind it with "
+        "SELECT tenant_bind('%q')", p->plan.zCustomer, sqlite3_libversion(),
+        p->plan.zCustomer);
+    return SQLITE_INTERNAL;
+  }
+  return SQLITE_OK;
 }
 
 /* Record every table of dedicated file iFile as known. */
@@ -400,35 +639,53 @@ static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
   return rc;
 }
 
-/* Create the temp isolation virtual table of every table the session
-** reaches in a shared file. */
-static int tenantSessionIsolate(TenantSession *p, char **pzErr){
+/*
+** Create the temp isolation virtual table of every table the session
+** reaches in a shared file, and a placeholder for every other table of a
+** shared file. A binding as the connection opens (bAtOpen) writes them
+** into the temp schema at once. tenant_bind() creates them one statement
+** each: it runs inside the caller's statement, whose cursors a savepoint
+** rollback could abort.
+*/
+static int tenantSessionIsolate(TenantSession *p, int bAtOpen, char **pzErr){
+  TenantTempList list;
+  TenantTableCollect c;
+  const char *azPartition[TENANT_MAX_PARTITIONS];
+  int nPartition = 0;
   int i, rc = SQLITE_OK;
-  for(i=0; i<p->plan.nReach && rc==SQLITE_OK; i++){
-    TenantTableCollect c;
+
+  memset(&list, 0, sizeof(list));
+  c.pSession = p;
+  for(i=0; i<p->plan.nReach; i++){
     if( !p->plan.aFile[p->plan.aReach[i].iFile].bShared ) continue;
-    c.pSession = p;
-    c.iReach = i;
-    c.rc = SQLITE_OK;
-    rc = tenantCatalogTables(p->plan.aReach[i].zPartition,
-                             tenantSessionAddTable, &c, pzErr);
-    if( rc==SQLITE_OK ) rc = c.rc;
+    assert( nPartition<TENANT_MAX_PARTITIONS );
+    c.aiReach[nPartition] = i;
+    azPartition[nPartition++] = p->plan.aReach[i].zPartition;
+  }
+  if( nPartition>0 ){
+    rc = tenantCatalogTablesOf(nPartition, azPartition,
+                               tenantSessionAddTable, &c, pzErr);
   }
   for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
-    char *zSql = sqlite3_mprintf(
-        "CREATE VIRTUAL TABLE temp.\"%w\" USING " TENANT_ROW_MODULE "(\"%w\")",
-        p->aTable[i].zName, p->aTable[i].zName);
-    if( zSql==0 ) return SQLITE_NOMEM;
-    rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
-    sqlite3_free(zSql);
+    rc = tenantTempListAdd(&list, p->aTable[i].zName, TENANT_ROW_MODULE, 0);
   }
   for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
     if( p->plan.aFile[i].bShared ){
-      rc = tenantSessionHide(p, i, pzErr);
+      rc = tenantSessionHide(p, i, &list, pzErr);
     }else{
       rc = tenantSessionKnowFile(p, i, pzErr);
     }
   }
+  if( rc==SQLITE_OK && bAtOpen && list.nTable>0
+   && sqlite3_api->table_column_metadata && tenantSessionCanWriteTemp(p) ){
+    for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
+      rc = tenantRowCheck(p->db, p, p->aTable[i].zName, pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = tenantSessionCreateAll(p, &list, pzErr);
+  }else if( rc==SQLITE_OK ){
+    rc = tenantSessionCreateEach(p, &list, pzErr);
+  }
+  tenantTempListFree(&list);
   if( rc==SQLITE_OK ) rc = tenantSessionKnowModules(p, pzErr);
   return rc;
 }
@@ -510,13 +767,14 @@ static int tenantDirectOnly(void){
 }
 
 /*
-** Bind the connection of p to zCustomer (and zAgent when not NULL). On
-** failure the connection is left unbound with nothing attached, and *pzErr
-** explains why.
+** Bind the connection of p to zCustomer (and zAgent when not NULL); bAtOpen
+** is true while the connection opens on a tenant URI. On failure the
+** connection is left unbound with nothing attached, and *pzErr explains
+** why.
 */
 static int tenantSessionBind(TenantSession *p, const char *zCustomer,
                              const char *zAgent, const char *zRoot,
-                             char **pzErr){
+                             int bAtOpen, char **pzErr){
   sqlite3 *db = p->db;
   int i, rc;
 
@@ -570,6 +828,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** extension's own statements. It is installed again in case the
   ** application replaced it after the connection opened. */
   p->bBound = 1;
+  p->bMetered = tenantMeterEnabled();
   sqlite3_set_authorizer(db, tenantAuthorize, p);
 
   /* Other processes commit to shared files: wait for their locks, here and
@@ -593,7 +852,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** for a hot journal once rather than once per statement. */
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
-    rc = tenantSessionIsolate(p, pzErr);
+    rc = tenantSessionIsolate(p, bAtOpen, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{
@@ -641,7 +900,7 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
     tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
     return;
   }
-  rc = tenantSessionBind(p, zCustomer, zAgent, 0, &zErr);
+  rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
     sqlite3_result_error_code(pCtx, rc);
@@ -700,7 +959,7 @@ int tenantSessionRegister(sqlite3 *db, char **pzErr){
     const char *zAgent = sqlite3_uri_parameter(zFilename, "agent");
     const char *zRoot = sqlite3_uri_parameter(zFilename, "root");
     /* On failure sqlite3_open_v2() reports *pzErr and returns an error. */
-    rc = tenantSessionBind(p, zCustomer, zAgent, zRoot, pzErr);
+    rc = tenantSessionBind(p, zCustomer, zAgent, zRoot, 1, pzErr);
   }
   return rc;
 }

@@ -159,6 +159,12 @@ int tenantCatalogTables(const char *zPartition,
                         int (*xEach)(void *pArg, const char *zTable),
                         void *pArg, char **pzErr);
 
+/* The tables of nPartition partitions, read in one catalog transaction.
+** Calls xEach with the index in azPartition of each table's partition. */
+int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
+    int (*xEach)(void *pArg, int iPartition, const char *zTable),
+    void *pArg, char **pzErr);
+
 /* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
 ** statement prepared once. */
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
@@ -197,11 +203,12 @@ int tenantVfsIsPlacement(sqlite3_file *pFile);
 ** of TENANT_VFS_TOKEN_LEN hex digits and a NUL to zToken; the binder
 ** attaches "file:<customer>/<partition>@<token>?vfs=tenant&bind=<token>".
 ** The VFS resolves a logical name only while its token is active, so no
-** one else opens a shared file unbound by its logical name. Begin returns
-** SQLITE_BUSY when too many bindings run at once.
+** one else opens a shared file unbound by its logical name. It resolves it
+** to zPath, the physical path from the binder's plan, which must stay valid
+** until End. Begin returns SQLITE_BUSY when too many bindings run at once.
 */
 #define TENANT_VFS_TOKEN_LEN 32
-int tenantVfsBindingBegin(char *zToken);
+int tenantVfsBindingBegin(char *zToken, const char *zPath);
 void tenantVfsBindingEnd(const char *zToken);
 
 /* ---- session.c -------------------------------------------------------- */
@@ -224,6 +231,10 @@ const char *tenantSessionCustomer(TenantSession *p);
 
 /* The parent Sapphire of the bound customer, "" when it has none. */
 const char *tenantSessionParent(TenantSession *p);
+
+/* Whether the session is metered and held to storage limits, as
+** TENANT_METER decided when it was bound. */
+int tenantSessionIsMetered(TenantSession *p);
 
 /*
 ** Where the real table behind the isolation virtual table zTable lives:
@@ -250,6 +261,11 @@ void tenantSessionLeaveInternal(TenantSession *p);
 ** "CREATE VIRTUAL TABLE temp.<t> USING tenant_row(<t>)" then wraps the
 ** real table <t> that tenantSessionLookupTable() names. */
 int tenantRowRegister(sqlite3 *db, TenantSession *pSession);
+
+/* Run the checks of xCreate for table zTable of pSession, with its error
+** messages, without creating a virtual table. */
+int tenantRowCheck(sqlite3 *db, TenantSession *pSession, const char *zTable,
+                   char **pzErr);
 
 /* ---- memfile.c -------------------------------------------------------- */
 

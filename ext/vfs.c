@@ -525,12 +525,15 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 ** "<customer>/<partition>@<token>" with a fresh random token, so no one else
 ** can open a logical name: a thread-local flag would do, but LeakSanitizer
 ** cannot scan the thread-local storage of a library loaded with dlopen().
-** Guarded by SQLITE_MUTEX_STATIC_APP2, the session list's mutex.
+** Each token has the physical path of the file it attaches, which the
+** binder owns. Guarded by SQLITE_MUTEX_STATIC_APP2, the session list's
+** mutex.
 */
 #define TENANT_VFS_MAX_BINDINGS 1024  /* bindings in progress at once */
 static char tenantVfsToken[TENANT_VFS_MAX_BINDINGS][TENANT_VFS_TOKEN_LEN+1];
+static const char *tenantVfsTokenPath[TENANT_VFS_MAX_BINDINGS];
 
-int tenantVfsBindingBegin(char *zToken){
+int tenantVfsBindingBegin(char *zToken, const char *zPath){
   unsigned char aRand[TENANT_VFS_TOKEN_LEN/2];
   sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
   int i, j;
@@ -543,6 +546,7 @@ int tenantVfsBindingBegin(char *zToken){
   for(i=0; i<TENANT_VFS_MAX_BINDINGS && tenantVfsToken[i][0]; i++){}
   if( i<TENANT_VFS_MAX_BINDINGS ){
     memcpy(tenantVfsToken[i], zToken, TENANT_VFS_TOKEN_LEN+1);
+    tenantVfsTokenPath[i] = zPath;
   }
   sqlite3_mutex_leave(pMutex);
   return i<TENANT_VFS_MAX_BINDINGS ? SQLITE_OK : SQLITE_BUSY;
@@ -553,9 +557,39 @@ void tenantVfsBindingEnd(const char *zToken){
   int i;
   sqlite3_mutex_enter(pMutex);
   for(i=0; i<TENANT_VFS_MAX_BINDINGS; i++){
-    if( strcmp(tenantVfsToken[i], zToken)==0 ) tenantVfsToken[i][0] = 0;
+    if( strcmp(tenantVfsToken[i], zToken)==0 ){
+      tenantVfsToken[i][0] = 0;
+      tenantVfsTokenPath[i] = 0;
+      break;    /* a token is random and unique among the active ones */
+    }
   }
   sqlite3_mutex_leave(pMutex);
+}
+
+/* Copy the physical path of active token zToken to zOut. Returns
+** SQLITE_NOTFOUND when the token is not active or has no path, and
+** SQLITE_CANTOPEN when the path does not fit in nOut bytes. */
+static int tenantVfsTokenResolve(const char *zToken, char *zOut, int nOut){
+  sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
+  int i, rc = SQLITE_NOTFOUND;
+  if( strlen(zToken)!=TENANT_VFS_TOKEN_LEN ) return SQLITE_NOTFOUND;
+  sqlite3_mutex_enter(pMutex);
+  for(i=0; i<TENANT_VFS_MAX_BINDINGS; i++){
+    if( tenantVfsToken[i][0]
+     && memcmp(tenantVfsToken[i], zToken, TENANT_VFS_TOKEN_LEN)==0 ){
+      if( tenantVfsTokenPath[i] ){
+        rc = (int)strlen(tenantVfsTokenPath[i])<nOut ? SQLITE_OK
+                                                     : SQLITE_CANTOPEN;
+        if( rc==SQLITE_OK ){
+          memcpy(zOut, tenantVfsTokenPath[i],
+                 strlen(tenantVfsTokenPath[i])+1);
+        }
+      }
+      break;
+    }
+  }
+  sqlite3_mutex_leave(pMutex);
+  return rc;
 }
 
 static int tenantVfsTokenIsActive(const char *zToken, int nToken){
@@ -611,6 +645,16 @@ static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
   if( zAt-zName>=(int)sizeof(zLogical) ) return SQLITE_CANTOPEN;
   memcpy(zLogical, zName, zAt-zName);
   zLogical[zAt-zName] = 0;
+
+  /* The binder's plan has the path already: loading the plan again from
+  ** the catalog for each file would double the catalog work of a binding. */
+  rc = tenantVfsTokenResolve(zAt+1, zOut, nOut);
+  if( rc==SQLITE_CANTOPEN ){
+    sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: the path of \"%s\" is longer "
+                "than %d bytes: choose a shorter root folder", zLogical,
+                nOut-1);
+  }
+  if( rc!=SQLITE_NOTFOUND ) return rc;
 
   rc = tenantCatalogOpen(0, &zErr);
   if( rc==SQLITE_OK ) rc = tenantPlanResolve(zLogical, zOut, nOut, &zErr);

@@ -432,6 +432,58 @@ static void testShapeChange(void){
   sqlite3_close(db);
 }
 
+/* 10. A binding as the connection opens writes its isolation tables and
+** placeholders into the temp schema at once; tenant_bind() creates them
+** one statement each. Both must leave the same temp schema and hide the
+** same raw tables. */
+static void testTempSchema(void){
+  static const char zSchema[] =
+    "SELECT group_concat(type||'|'||name||'|'||tbl_name||'|'||rootpage||'|'"
+    "||sql, char(10)) FROM (SELECT * FROM sqlite_temp_master ORDER BY rowid)";
+  static const char *const azCustomer[] = { "X1", "O1", "S1" };
+  int i;
+
+  for(i=0; i<3; i++){
+    char zTail[64], zBind[64];
+    sqlite3 *dbUri, *dbFn = 0;
+    const char *zUri;
+    const char *zFn;
+
+    snprintf(zTail, sizeof(zTail), "%s?vfs=tenant", azCustomer[i]);
+    dbUri = tap_open_uri(zTail, 0, 0);
+    tap_open(&dbFn);
+    snprintf(zBind, sizeof(zBind), "SELECT tenant_bind('%s')", azCustomer[i]);
+    tap_is_str(tap_exec_error(dbFn, zBind), 0, zBind);
+
+    zUri = tap_query_text(dbUri, zSchema);
+    zUri = zUri ? strdup(zUri) : 0;
+    zFn = tap_query_text(dbFn, zSchema);
+    tap_is_str(zUri, zFn, "temp schema: URI and tenant_bind() agree");
+    tap_ok(i==2 ? zUri==0 : zUri!=0 && strstr(zUri, "tenant_row") != 0,
+           "temp schema: %s has isolation tables only when shared",
+           azCustomer[i]);
+    free((void*)zUri);
+
+    zUri = tap_query_text(dbUri, "SELECT count(*) FROM workflow_automations");
+    zUri = zUri ? strdup(zUri) : 0;
+    tap_ok(zUri!=0, "temp schema: first use of an isolation table works");
+    tap_is_str(zUri, tap_query_text(dbFn, "SELECT count(*) FROM "
+               "workflow_automations"),
+               "temp schema: first use of an isolation table agrees");
+    free((void*)zUri);
+    if( i==0 ){
+      tap_is_str(tap_exec_error(dbUri, "SELECT count(*) FROM "
+                 "communications_data"), "no such table: communications_data",
+                 "temp schema: a placeholder hides a raw table at once");
+      tap_is_str(tap_exec_error(dbUri, "SELECT count(*) FROM tenant_usage"),
+                 "no such table: tenant_usage",
+                 "temp schema: the usage table is hidden");
+    }
+    sqlite3_close(dbUri);
+    sqlite3_close(dbFn);
+  }
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -444,6 +496,7 @@ int main(void){
   testLateTable(dbAdmin);
   testStat1();
   testShapeChange();
+  testTempSchema();
   testFiles();
   sqlite3_close(dbAdmin);
   tap_done();
