@@ -203,7 +203,7 @@ static sqlite3_int64 quotaValueBytes(sqlite3_value *v, char eAff){
 }
 
 sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
-                                  int bInsert){
+                                  int bDefault){
   sqlite3_int64 n = p->nFixed;
   int i;
   for(i=0; i<p->nCol; i++){
@@ -214,7 +214,7 @@ sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
     }else if( i==p->iParent && sqlite3_value_type(apVal[i])==SQLITE_NULL ){
       /* ... and the customer's parent where the row names none. */
       nVal = (sqlite3_int64)strlen(tenantSessionParent(p->pFile->pSession));
-    }else if( bInsert && p->aDefault[i]>=0
+    }else if( bDefault && p->aDefault[i]>=0
      && sqlite3_value_type(apVal[i])==SQLITE_NULL ){
       nVal = p->aDefault[i];
     }else{
@@ -648,14 +648,16 @@ static int quotaFileLimit(QuotaFile *p, const char *zCustomer){
   return rc;
 }
 
-/* Read the limit, and the stored usage when there is a limit, once per
-** transaction. */
+/*
+** Read the limit, and the stored usage when there is a limit, once per
+** transaction. The running change and the savepoints stay as they are:
+** tenantQuotaEnd() cleared them when the last transaction ended, and
+** SQLite may have reported savepoints of this one before its first write.
+*/
 static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
   int rc;
   if( p->bInTxn ) return SQLITE_OK;
   p->iBase = 0;
-  p->iDelta = 0;
-  p->nSave = 0;
   rc = quotaFileLimit(p, zCustomer);
   if( rc==SQLITE_OK && p->iLimit>=0 ){
     rc = quotaFileStmt(p, &p->pRead, "SELECT bytes FROM \"%w\"."
@@ -963,7 +965,12 @@ void tenantQuotaRelease(TenantQuotaTable *pTab, int iSavepoint){
 
 void tenantQuotaRollbackTo(TenantQuotaTable *pTab, int iSavepoint){
   QuotaFile *p = pTab->pFile;
-  if( iSavepoint>=0 && iSavepoint<p->nSave ){
+  if( iSavepoint<0 ){
+    /* ROLLBACK TO the SAVEPOINT that began the transaction: SQLite passes
+    ** -1, and every change of the transaction is undone. */
+    p->iDelta = 0;
+    p->nSave = 0;
+  }else if( iSavepoint<p->nSave ){
     p->iDelta = p->aSave[iSavepoint];
     p->nSave = iSavepoint+1;
   }

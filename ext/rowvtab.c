@@ -179,6 +179,7 @@ static void rowFree(RowVtab *p){
     sqlite3_finalize(p->apUpdate[i]);
   }
   sqlite3_finalize(p->pDelete);
+  sqlite3_finalize(p->pOpenSavepoint);
   tenantQuotaTableClose(p->pQuota);
   rowShapeRelease(p->pShape);
   sqlite3_free(p->zTable);

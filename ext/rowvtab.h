@@ -79,6 +79,8 @@ struct RowVtab {
                               ** opens a statement journal (rowwrite.c) */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;
+  sqlite3_stmt *pOpenSavepoint; /* writes nothing, opens a statement
+                              ** journal (rowOpenFileSavepoints) */
   int nSavepoint;             /* savepoints open on the connection, as
                               ** xSavepoint, xRelease and xRollbackTo report */
   int nFileSavepoint;         /* how many of them the real file's pager has

@@ -169,6 +169,33 @@ static int rowInsertNeedsJournal(RowVtab *p){
   return p->nSavepoint>p->nFileSavepoint;
 }
 
+/*
+** Make the real file's pager open the savepoints that SQLite has reported,
+** before an UPDATE or DELETE, which has no form of its own that opens a
+** statement journal. The statement run for it, an INSERT ... SELECT that
+** selects no row, writes nothing but opens one, like the first insert of
+** rowInsertNeedsJournal. Without it, a multi-row UPDATE that fails part
+** way inside a transaction kept the rows changed before the failing one
+** on SQLite 3.40, while the storage total rolled back.
+*/
+static int rowOpenFileSavepoints(RowVtab *p){
+  int rc;
+  if( !rowInsertNeedsJournal(p) ) return SQLITE_OK;
+  if( p->pOpenSavepoint==0 ){
+    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\" SELECT * FROM"
+                                 " \"%w\".\"%w\" WHERE 0", p->zSchema,
+                                 p->zTable, p->zSchema, p->zTable);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = rowPrepare(p, zSql, &p->pOpenSavepoint);
+    sqlite3_free(zSql);
+    if( rc!=SQLITE_OK ){
+      rowCopyInnerError(p);
+      return rc;
+    }
+  }
+  return rowRunWrite(p, p->pOpenSavepoint);
+}
+
 /* True when v is the text zCustomer exactly. */
 static int rowIsCustomer(sqlite3_value *v, const char *zCustomer){
   const unsigned char *z;
@@ -234,7 +261,10 @@ static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
     nOld += nReplaced;
   }
   if( eKind!='D' ){
-    nNew = tenantQuotaRowBytes(p->pQuota, &argv[2], eKind=='I');
+    /* A NULL in a NOT NULL column with a DEFAULT is stored as the default
+    ** by an insert, and by an update in conflict mode REPLACE. */
+    nNew = tenantQuotaRowBytes(p->pQuota, &argv[2],
+                               eKind=='I' || eMode==SQLITE_REPLACE);
   }
   rc = tenantQuotaCheck(p->pQuota, zCustomer, nNew-nOld, &p->base.zErrMsg);
   if( rc==SQLITE_OK ) *pnDelta = nNew-nOld;
@@ -285,6 +315,7 @@ int rowvtabUpdate(
   /* Delete. */
   if( argc==1 ){
     rc = rowQuotaCheck(p, 'D', eMode, argv, zCustomer, &nDelta);
+    if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
     if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
@@ -363,6 +394,7 @@ int rowvtabUpdate(
     return SQLITE_CONSTRAINT;
   }
   rc = rowQuotaCheck(p, 'U', eMode, argv, zCustomer, &nDelta);
+  if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
   if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<p->nCol; i++){

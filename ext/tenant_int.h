@@ -307,11 +307,12 @@ void tenantQuotaTableClose(TenantQuotaTable *p);
 
 /*
 ** Estimate the bytes of a row whose column values are apVal[0..nCol-1]:
-** bInsert counts a NULL in a NOT NULL column with a DEFAULT as that
-** default, as the isolation table's insert stores it.
+** bDefault counts a NULL in a NOT NULL column with a DEFAULT as that
+** default, as an insert through the isolation table, and an update in
+** conflict mode REPLACE, store it.
 */
 sqlite3_int64 tenantQuotaRowBytes(TenantQuotaTable *p, sqlite3_value **apVal,
-                                  int bInsert);
+                                  int bDefault);
 
 /*
 ** Estimate the bytes of a stored row that pStmt has just read: column i of

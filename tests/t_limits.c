@@ -154,15 +154,7 @@ static void testFullIsAtomic(sqlite3 *dbAdmin){
   {
     const char *zLengths = tap_query_text(db, "SELECT group_concat("
         "length(data)) FROM (SELECT data FROM basic_communications ORDER BY id)");
-    /* SQLite 3.40 opens no statement journal for a virtual table UPDATE:
-    ** the rows changed before the failing one stay (see README). */
-    if( tap_host_is_sqlcipher() ){
-      tap_is_str(zLengths, "1000,1000", "full: neither row was changed");
-    }else{
-      tap_todo(zLengths && strcmp(zLengths, "1000,1000")==0,
-               "no statement rollback for virtual table UPDATE in 3.40",
-               "full: neither row was changed (%s)", zLengths ? zLengths : "");
-    }
+    tap_is_str(zLengths, "1000,1000", "full: neither row was changed");
   }
   checkNoDrift(dbAdmin, "A",
                "full: stored usage equals the recomputed usage");

@@ -261,6 +261,57 @@ static void testUpdatedRows(sqlite3 *dbAdmin){
       "'storage_limit_bytes',2000)")==0, "updates: limit restored");
 }
 
+/*
+** 2c. A savepoint rolled back over the first write of a transaction takes
+** that write's change out of the total, and a NULL that UPDATE OR REPLACE
+** turns into a column's DEFAULT is counted as the default. Either miss
+** lets a customer lower its stored total and write past its limit.
+** Starts and ends with row r01 alone, and leaves the total repaired.
+*/
+static void testSavepointFirstWrite(sqlite3 *dbAdmin){
+  static const char *const azStep[] = {
+    "SAVEPOINT s1; DELETE FROM basic_communications; ROLLBACK TO s1;"
+      " RELEASE s1",
+    "SAVEPOINT s1; UPDATE basic_communications SET data='short'"
+      " WHERE id='r01'; ROLLBACK TO s1; RELEASE s1",
+    "SAVEPOINT s1; INSERT INTO basic_communications(id, data)"
+      " VALUES('s1', 'abc'); ROLLBACK TO s1; RELEASE s1",
+    "BEGIN; SAVEPOINT s1; UPDATE basic_communications SET data='short'"
+      " WHERE id='r01'; ROLLBACK TO s1; COMMIT",
+    "UPDATE OR REPLACE basic_communications SET created_at=NULL"
+      " WHERE id='r01'",
+    0
+  };
+  sqlite3 *db = openSession("A");
+  const char *zErr;
+  int i;
+  int n;
+
+  for(i=0; azStep[i]; i++){
+    zErr = tap_exec_error(db, azStep[i]);
+    if( !tap_ok(zErr==0, "%s", checkName("first write: %s", azStep[i])) ){
+      tap_diag("%s", zErr);
+    }
+    tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+               "tenant_storage_check('A')"), "0",
+               checkName("first write: exact after %s", azStep[i]));
+    tap_query_text(dbAdmin, "SELECT tenant_storage_repair('A')");
+  }
+
+  /* After three rolled back deletes, only two more rows of ROW_BYTES
+  ** still fit beside r01 under the 2,000-byte limit. */
+  for(i=0; i<3; i++){
+    tap_exec_error(db, "SAVEPOINT s1; DELETE FROM basic_communications;"
+                   " ROLLBACK TO s1; RELEASE s1");
+  }
+  for(n=0; n<5 && insertRow(db, 80+n)==0; n++){}
+  tap_is_int(n, 2, "first write: rolled back deletes make no room");
+  tap_ok(tap_exec_error(db, "DELETE FROM basic_communications"
+                        " WHERE id<>'r01'")==0, "first write: rows removed");
+  tap_query_text(dbAdmin, "SELECT tenant_storage_repair('A')");
+  sqlite3_close(db);
+}
+
 /* 2. Rows are counted as they are written, and match a recomputation. */
 static void testAccounting(sqlite3 *dbAdmin){
   sqlite3 *db = openSession("A");
@@ -519,6 +570,7 @@ int main(int argc, char **argv){
   testSetup(dbAdmin, zRoot);
   testAccounting(dbAdmin);
   testUpdatedRows(dbAdmin);
+  testSavepointFirstWrite(dbAdmin);
   testHidden();
   testLimit(dbAdmin, "rollback journal");
 
