@@ -42,6 +42,15 @@ SQLITE_EXTENSION_INIT3
 /* Estimated rows of one customer in a table: the planner's full scan. */
 #define ROW_FULL_SCAN_ROWS 1000000.0
 
+/* Bit of idxNum: the plan returns at most one row (SQLITE_INDEX_SCAN_UNIQUE),
+** so xNext ends the scan without stepping the inner statement again. */
+#define ROW_PLAN_ONE_ROW 0x01
+
+/* Maximum bytes of text and blob arguments that a cursor copies into its
+** own buffer for one scan. Larger arguments are bound with a copy of their
+** own, so that a cursor does not keep a large buffer. */
+#define ROW_ARG_BUFFER_MAX 4096
+
 
 /*
 ** A cursor owns its inner statement until it is freed. Every run of an
@@ -54,11 +63,16 @@ struct RowCursor {
   sqlite3_stmt *pStmt;        /* current inner scan, or NULL */
   char *zIdx;                 /* idxStr of pStmt */
   int bEof;                   /* no current row */
+  int bOneRow;                /* the scan returns at most one row */
   int bCount;                 /* pStmt counts the rows: see rowvtabBestIndex */
   sqlite3_int64 nRow;         /* rows counted, when bCount */
   sqlite3_int64 iRow;         /* index of the current row, when bCount */
   int nCol;                   /* entries of aStmtCol */
   int *aStmtCol;              /* inner column of each column, -1: not read */
+  const char *zBoundCustomer; /* customer bound to ?1 of pStmt, or NULL */
+  char *aArg;                 /* copies of the text and blob arguments of
+                              ** the current scan, bound to pStmt */
+  int nArgAlloc;              /* bytes allocated at aArg */
 };
 
 static int rowvtabCreate(sqlite3*, void*, int, const char *const*,
@@ -417,6 +431,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int nArg = 0;
   int bRowidEq = 0;
   int bUnique = 1;              /* every key column so far matched by "=" */
+  int bOneRow = 0;              /* the scan returns at most one row */
   int bLimit = 0;
   int nOther = 0;
   double nScan = ROW_FULL_SCAN_ROWS;
@@ -502,6 +517,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   }
   if( (p->nKey>0 && iKey==p->nKey && bUnique) || bRowidEq ){
     nScan = 1.0;
+    bOneRow = 1;
     pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
   }
   if( nScan<1.0 ) nScan = 1.0;
@@ -550,7 +566,7 @@ static int rowvtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( zIdx==0 ) return SQLITE_NOMEM;
   }
 
-  pInfo->idxNum = nArg;
+  pInfo->idxNum = bOneRow ? ROW_PLAN_ONE_ROW : 0;
   pInfo->idxStr = zIdx;
   pInfo->needToFreeIdxStr = 1;
   pInfo->estimatedCost = nScan + 10.0;
@@ -584,15 +600,18 @@ static int rowvtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
 }
 
 /*
-** Hand the cursor's statement back to the cache, reset. When the cache is
-** full the statement in slot iEvict is finalized to make room.
+** Hand the cursor's statement back to the cache, reset and without
+** bindings, which may point into the cursor's argument buffer. When the
+** cache is full the statement in slot iEvict is finalized to make room.
 */
 static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
   RowCachedStmt *pSlot = 0;
   int i;
 
+  pCur->zBoundCustomer = 0;
   if( pCur->pStmt==0 ) return;
   sqlite3_reset(pCur->pStmt);
+  sqlite3_clear_bindings(pCur->pStmt);
   for(i=0; i<ROW_CACHE_SIZE; i++){
     if( p->aCache[i].pStmt==0 ){ pSlot = &p->aCache[i]; break; }
   }
@@ -649,6 +668,7 @@ static void rowCursorFree(RowVtab *p, RowCursor *pCur){
   if( pCur==0 ) return;
   rowCursorRelease(p, pCur);
   sqlite3_free(pCur->aStmtCol);
+  sqlite3_free(pCur->aArg);
   sqlite3_free(pCur);
 }
 
@@ -755,6 +775,106 @@ static int rowCursorAcquire(RowVtab *p, RowCursor *pCur, const char *zIdx){
 }
 
 /*
+** Bind the customer to ?1 and argv[i] to ?(i+2) of the cursor's statement.
+**
+** The customer is bound without a copy: the text lives in the session,
+** which the connection frees only after every virtual table has
+** disconnected and finalized its statements, and a session is never bound
+** to another customer. A binding survives sqlite3_reset(), so ?1 is bound
+** again only when the statement is new to the cursor (zBoundCustomer is
+** cleared whenever pStmt changes) or the session returns another pointer.
+**
+** Every argument the statement uses is bound again on each scan, so
+** bindings left from an earlier scan need no clearing. IS NULL and IS NOT
+** NULL leave their parameter out of the statement, so the last ones may be
+** past the statement's parameter count. Text and blob arguments are copied
+** into the cursor's buffer and bound from there, which saves the
+** allocation and free of sqlite3_bind_value() on every scan. The copy is
+** needed because the inner statement reads a range bound again on each
+** step, after xFilter has returned and the outer statement may have
+** reused the register that held it.
+*/
+static int rowCursorBind(RowCursor *pCur, const char *zCustomer,
+                         int argc, sqlite3_value **argv){
+  sqlite3_stmt *pStmt = pCur->pStmt;
+  int nParam = sqlite3_bind_parameter_count(pStmt);
+  sqlite3_int64 nCopy = 0;
+  char *zCopy;
+  int rc = SQLITE_OK;
+  int i;
+
+  if( pCur->zBoundCustomer!=zCustomer ){
+    rc = sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+    if( rc!=SQLITE_OK ) return rc;
+    pCur->zBoundCustomer = zCustomer;
+  }
+  if( argc>nParam-1 ) argc = nParam>1 ? nParam-1 : 0;
+
+  /* 1. Size the copies. sqlite3_value_text() comes before
+  ** sqlite3_value_bytes(), so that the size is the one of the UTF-8 text. */
+  for(i=0; i<argc; i++){
+    int eType = sqlite3_value_type(argv[i]);
+    if( eType==SQLITE_TEXT ){
+      if( sqlite3_value_text(argv[i])==0 ) return SQLITE_NOMEM;
+      nCopy += sqlite3_value_bytes(argv[i]);
+    }else if( eType==SQLITE_BLOB ){
+      nCopy += sqlite3_value_bytes(argv[i]);
+    }
+  }
+
+  /* 2. Large arguments get a copy of their own each, made by SQLite. */
+  if( nCopy>ROW_ARG_BUFFER_MAX ){
+    for(i=0; rc==SQLITE_OK && i<argc; i++){
+      rc = sqlite3_bind_value(pStmt, i+2, argv[i]);
+    }
+    return rc;
+  }
+  if( nCopy>pCur->nArgAlloc ){
+    int nAlloc = nCopy<256 ? 256 : (int)nCopy;
+    char *aNew = sqlite3_realloc64(pCur->aArg, nAlloc);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pCur->aArg = aNew;
+    pCur->nArgAlloc = nAlloc;
+  }
+
+  /* 3. Copy and bind. An empty blob is bound as a zero-length blob,
+  ** because a blob with a NULL pointer would bind NULL. */
+  zCopy = pCur->aArg;
+  for(i=0; rc==SQLITE_OK && i<argc; i++){
+    sqlite3_value *pArg = argv[i];
+    const void *z;
+    int n;
+
+    switch( sqlite3_value_type(pArg) ){
+      case SQLITE_TEXT:
+        z = sqlite3_value_text(pArg);
+        n = sqlite3_value_bytes(pArg);
+        if( n>0 ) memcpy(zCopy, z, n);
+        rc = sqlite3_bind_text(pStmt, i+2, zCopy, n, SQLITE_STATIC);
+        zCopy += n;
+        break;
+      case SQLITE_BLOB:
+        z = sqlite3_value_blob(pArg);
+        n = sqlite3_value_bytes(pArg);
+        if( n==0 ){
+          rc = sqlite3_bind_zeroblob(pStmt, i+2, 0);
+        }else if( z==0 ){
+          rc = SQLITE_NOMEM;
+        }else{
+          memcpy(zCopy, z, n);
+          rc = sqlite3_bind_blob(pStmt, i+2, zCopy, n, SQLITE_STATIC);
+          zCopy += n;
+        }
+        break;
+      default:
+        rc = sqlite3_bind_value(pStmt, i+2, pArg);
+        break;
+    }
+  }
+  return rc;
+}
+
+/*
 ** Start a scan. The customer is read from the session now, so a scan
 ** never mixes the rows of two customers.
 */
@@ -766,11 +886,10 @@ static int rowvtabFilter(
   RowCursor *pCur = (RowCursor*)pCursor;
   RowVtab *p = (RowVtab*)pCursor->pVtab;
   const char *zCustomer = tenantSessionCustomer(p->pSession);
-  int nParam;
   int rc;
-  int i;
 
   pCur->bEof = 1;
+  pCur->bOneRow = (idxNum & ROW_PLAN_ONE_ROW)!=0;
   p->bClosedRow = 0;
   if( zCustomer==0 || zCustomer[0]==0 ){
     tenantSetError(&p->base.zErrMsg, "table \"%s\" cannot be read without a"
@@ -786,19 +905,7 @@ static int rowvtabFilter(
   rc = rowCursorAcquire(p, pCur, idxStr);
   if( rc!=SQLITE_OK ) return rc;
 
-  /* Every parameter the statement uses is bound again here, so bindings
-  ** left from an earlier scan need no clearing. argv[i] binds to ?(i+2).
-  ** IS NULL and IS NOT NULL leave their parameter out of the statement, so
-  ** the last ones may be past nParam.
-  ** The customer is bound without a copy: the text lives in the session,
-  ** which the connection frees only after every virtual table has
-  ** disconnected and finalized its statements, and a session is never
-  ** bound to another customer. */
-  rc = sqlite3_bind_text(pCur->pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-  nParam = sqlite3_bind_parameter_count(pCur->pStmt);
-  for(i=0; rc==SQLITE_OK && i<argc && i+2<=nParam; i++){
-    rc = sqlite3_bind_value(pCur->pStmt, i+2, argv[i]);
-  }
+  rc = rowCursorBind(pCur, zCustomer, argc, argv);
   if( rc!=SQLITE_OK ){
     rowCopyInnerError(p);
     return rc;
@@ -866,12 +973,24 @@ static int rowCursorLeaveCount(RowVtab *p, RowCursor *pCur){
 
 static int rowvtabNext(sqlite3_vtab_cursor *pCursor){
   RowCursor *pCur = (RowCursor*)pCursor;
+  RowVtab *p = (RowVtab*)pCursor->pVtab;
+
   if( pCur->bCount ){
     pCur->iRow++;
     pCur->bEof = pCur->iRow>=pCur->nRow;
     return SQLITE_OK;
   }
-  return rowCursorStep((RowVtab*)pCursor->pVtab, pCur, 0);
+
+  /* A one-row scan ends after its row, without the step that would return
+  ** SQLITE_DONE. The inner statement stays on the row until xClose or the
+  ** next xFilter resets it. Like that step, this ends the row that
+  ** rowReadRowBytes() may take. */
+  if( pCur->bOneRow ){
+    pCur->bEof = 1;
+    if( p->pReadCursor==pCur ) p->pReadCursor = 0;
+    return SQLITE_OK;
+  }
+  return rowCursorStep(p, pCur, 0);
 }
 
 static int rowvtabEof(sqlite3_vtab_cursor *pCursor){
@@ -907,6 +1026,11 @@ static void rowResultColumn(sqlite3_context *pCtx, sqlite3_stmt *pStmt,
       n = sqlite3_value_bytes(pVal);
       if( z==0 ){
         sqlite3_result_error_nomem(pCtx);
+      }else if( strlen((const char*)z)==(size_t)n ){
+        /* Passing no length marks the copy NUL-terminated, so that a
+        ** later sqlite3_value_text() of it, as sqlite3_column_text() or
+        ** the xFilter of a join makes, needs no reallocation. */
+        sqlite3_result_text(pCtx, (const char*)z, -1, SQLITE_TRANSIENT);
       }else{
         sqlite3_result_text(pCtx, (const char*)z, n, SQLITE_TRANSIENT);
       }

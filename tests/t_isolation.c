@@ -117,6 +117,19 @@ static const IsolationCase aCase[] = {
     " ON n.k=c.rowid",
     "SELECT c.id, n.k FROM basic_communications c JOIN notes n"
     " ON n.k=c.rowid WHERE c.customer_id='A' AND n.customer_id='A'", 1, 1 },
+  { "join on the key, one row per outer row",
+    "SELECT a.id, b.id, b.data FROM basic_communications a"
+    " CROSS JOIN basic_communications b ON b.id=a.id ORDER BY 1",
+    "SELECT a.id, b.id, b.data FROM basic_communications a"
+    " CROSS JOIN basic_communications b ON b.id=a.id"
+    " WHERE a.customer_id='A' AND b.customer_id='A' ORDER BY 1", 0, 1 },
+  { "join on a key range bound by two outer columns",
+    "SELECT a.id, b.id FROM basic_communications a"
+    " CROSS JOIN basic_communications b ON b.id>a.id AND b.id<=a.data"
+    " ORDER BY 1, 2",
+    "SELECT a.id, b.id FROM basic_communications a"
+    " CROSS JOIN basic_communications b ON b.id>a.id AND b.id<=a.data"
+    " WHERE a.customer_id='A' AND b.customer_id='A' ORDER BY 1, 2", 0, 1 },
   { "LEFT JOIN",
     "SELECT n.k, c.id FROM notes n LEFT JOIN basic_communications c"
     " ON c.data=n.name ORDER BY 1, 2",
@@ -438,6 +451,75 @@ static void testCountingScan(sqlite3 *pA, sqlite3 *pRaw){
              queryInt(pRaw, "SELECT count(*) FROM basic_communications"
                             " WHERE customer_id='A'"),
              "counting scan: rows of A back after ROLLBACK");
+}
+
+/*
+** Constraint values that the scan copies before binding them, and text
+** results with the bytes of the stored value. Each case runs in A's
+** session and by hand on the raw file. The extra rows of A are deleted
+** again at the end.
+*/
+static void testValueCopies(sqlite3 *pA, sqlite3 *pRaw){
+  static const struct { const char *zName, *zSession, *zRaw; } aCopy[] = {
+    { "value copies: text longer than the argument buffer",
+      "SELECT id FROM basic_communications"
+      " WHERE data>substr(hex(zeroblob(3000)),1,5000) ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data>substr(hex(zeroblob(3000)),1,5000) ORDER BY id" },
+    { "value copies: long and short text in one scan",
+      "SELECT id FROM basic_communications"
+      " WHERE data>substr(hex(zeroblob(3000)),1,5000) AND id>'a' ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data>substr(hex(zeroblob(3000)),1,5000) AND id>'a' ORDER BY id" },
+    { "value copies: blob bound",
+      "SELECT id FROM basic_communications WHERE data<x'0102' ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data<x'0102' ORDER BY id" },
+    { "value copies: empty blob bound",
+      "SELECT id FROM basic_communications WHERE data<x'' ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data<x'' ORDER BY id" },
+    { "value copies: blob key found",
+      "SELECT id, hex(data) FROM basic_communications WHERE id=x'00ff'",
+      "SELECT id, hex(data) FROM basic_communications WHERE customer_id='A'"
+      " AND id=x'00ff'" },
+    { "value copies: text with NUL keeps its bytes",
+      "SELECT id, length(CAST(data AS BLOB)), hex(data)"
+      " FROM basic_communications WHERE id='n1'",
+      "SELECT id, length(CAST(data AS BLOB)), hex(data)"
+      " FROM basic_communications WHERE customer_id='A' AND id='n1'" },
+    { "value copies: join on text with NUL",
+      "SELECT a.id, b.id FROM basic_communications a"
+      " CROSS JOIN basic_communications b ON b.data=a.data"
+      " WHERE a.id='n1'",
+      "SELECT a.id, b.id FROM basic_communications a"
+      " CROSS JOIN basic_communications b ON b.data=a.data"
+      " WHERE a.id='n1' AND a.customer_id='A' AND b.customer_id='A'" },
+  };
+  const char *zErr;
+  size_t i;
+
+  zErr = tap_exec_error(pA,
+    "INSERT INTO basic_communications(id, data) VALUES"
+    " (x'00ff', x'0a0b'), ('n1', CAST(x'61006200' AS TEXT)),"
+    " ('n2', CAST(x'610063' AS TEXT))");
+  tap_ok(zErr==0, "value copies: rows of A inserted");
+  if( zErr ) tap_diag("%s", zErr);
+
+  for(i=0; i<sizeof(aCopy)/sizeof(aCopy[0]); i++){
+    int nSession, nRaw;
+    char *zSession = dumpRows(pA, aCopy[i].zSession, 0, &nSession);
+    char *zRaw = dumpRows(pRaw, aCopy[i].zRaw, 0, &nRaw);
+    tap_is_str(zSession, zRaw, aCopy[i].zName);
+    tap_ok(nRaw>0, "%s: raw result has rows", aCopy[i].zName);
+    sqlite3_free(zSession);
+    sqlite3_free(zRaw);
+  }
+
+  zErr = tap_exec_error(pA, "DELETE FROM basic_communications"
+                            " WHERE id IN (x'00ff', 'n1', 'n2')");
+  tap_ok(zErr==0, "value copies: rows of A deleted");
+  if( zErr ) tap_diag("%s", zErr);
 }
 
 static void testSessionB(sqlite3 *pB, sqlite3 *pRaw){
@@ -774,6 +856,7 @@ int main(void){
   testQueries(pA, pRaw);
   testHostQueries(pA, pRaw);
   testCountingScan(pA, pRaw);
+  testValueCopies(pA, pRaw);
   testSessionB(pB, pRaw);
   testInsert(pA, pRaw);
   testConflicts(pA, pRaw);
