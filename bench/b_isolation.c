@@ -119,6 +119,7 @@ static void runCases(const char *zSection, const QueryCase *aCase, int nCase,
   for(iCase=0; iCase<nCase; iCase++){
     const QueryCase *pCase = &aCase[iCase];
     QueryRun aRun[3];
+    sqlite3_uint64 aSum[3];
     BenchVariant aVar[3];
     int nVar = 0;
     int nIter = (int)(pCase->nIter*benchScale());
@@ -142,14 +143,19 @@ static void runCases(const char *zSection, const QueryCase *aCase, int nCase,
       nVar++;
     }
 
-    /* Same rows from every variant, on the same pseudo-random keys. */
+    /* Same rows and values from every variant, on the same pseudo-random
+    ** keys. */
     for(i=0; i<nVar; i++){
       aRun[i].iSeed = 7;
+      benchValueSum = 0;
       queryRun(&aRun[i], 3);
-      if( aRun[i].nRows!=aRun[0].nRows ){
-        benchFatal("%s, %s: %s returned %lld rows, %s %lld", zSection,
-                   pCase->zName, aVar[i].zName, aRun[i].nRows,
-                   aVar[0].zName, aRun[0].nRows);
+      aSum[i] = benchValueSum;
+      if( aRun[i].nRows!=aRun[0].nRows || aSum[i]!=aSum[0] ){
+        benchFatal("%s, %s: %s returned %lld rows (values %llx), %s %lld"
+                   " (values %llx)", zSection, pCase->zName, aVar[i].zName,
+                   aRun[i].nRows, (unsigned long long)aSum[i],
+                   aVar[0].zName, aRun[0].nRows,
+                   (unsigned long long)aSum[0]);
       }
       aRun[i].iSeed = 42;
     }

@@ -196,10 +196,42 @@ sqlite3_stmt *benchPrepare(sqlite3 *db, const char *zSql){
   return pStmt;
 }
 
+sqlite3_uint64 benchValueSum = 0;
+
+/* Fold the bytes of z[0..n-1] into benchValueSum. */
+static void benchSumBytes(const unsigned char *z, int n){
+  int i;
+  for(i=0; i<n; i++) benchValueSum = benchValueSum*31 + z[i];
+}
+
 int benchStepAll(sqlite3_stmt *pStmt){
   int nRow = 0;
   int rc;
-  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ) nRow++;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    int nCol = sqlite3_column_count(pStmt);
+    int i;
+    for(i=0; i<nCol; i++){
+      switch( sqlite3_column_type(pStmt, i) ){
+        case SQLITE_INTEGER:
+          benchValueSum += (sqlite3_uint64)sqlite3_column_int64(pStmt, i);
+          break;
+        case SQLITE_FLOAT:
+          benchValueSum += (sqlite3_uint64)sqlite3_column_double(pStmt, i);
+          break;
+        case SQLITE_TEXT:
+          benchSumBytes(sqlite3_column_text(pStmt, i),
+                        sqlite3_column_bytes(pStmt, i));
+          break;
+        case SQLITE_BLOB:
+          benchSumBytes(sqlite3_column_blob(pStmt, i),
+                        sqlite3_column_bytes(pStmt, i));
+          break;
+        default:
+          break;
+      }
+    }
+    nRow++;
+  }
   if( rc!=SQLITE_DONE ){
     benchFatal("%s: %s", sqlite3_sql(pStmt),
                sqlite3_errmsg(sqlite3_db_handle(pStmt)));

@@ -97,9 +97,12 @@ sqlite3_int64 benchQueryInt(sqlite3 *db, const char *zSql);
 /* Prepare zSql; exit on failure. */
 sqlite3_stmt *benchPrepare(sqlite3 *db, const char *zSql);
 
-/* Step pStmt to the end, reset it, and return the rows it produced. Exits
-** on an error. */
+/* Step pStmt to the end, reading every column of every row as an
+** application does (sqlite3_column_int64, _double, _text or _blob by its
+** type), reset it, and return the rows it produced. Adds a checksum of the
+** values to benchValueSum. Exits on an error. */
 int benchStepAll(sqlite3_stmt *pStmt);
+extern sqlite3_uint64 benchValueSum;
 
 /* Open a tenant session "file:<zCustomer>?vfs=tenant". Exits on failure. */
 sqlite3 *benchOpenSession(const char *zCustomer);
