@@ -170,7 +170,8 @@ static const char catalogSchema[] =
 #define CATALOG_STMT_APPTABLES  5
 #define CATALOG_STMT_PARTITION  6
 #define CATALOG_STMT_LIMIT      7
-#define CATALOG_N_STMT          8
+#define CATALOG_STMT_FOLDER     8
+#define CATALOG_N_STMT          9
 
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT tier, region, coalesce(parent,''), state"
@@ -183,6 +184,10 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
   "SELECT y.storage_limit_bytes, c.tier FROM customers c"
   "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1",
+  "SELECT c.id, y.storage_limit_bytes FROM placements p"
+  "  JOIN customers c ON c.id=p.customer"
+  "  JOIN policy y ON y.tier=c.tier"
+  " WHERE p.database=?2 AND p.project=?1 AND c.tier='sapphire'",
 };
 
 /* The process-wide catalog. Every member is guarded by the catalog mutex. */
@@ -958,6 +963,37 @@ int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
       *piLimit = sqlite3_column_int64(pStmt, 0);
     }
     sqlite3_snprintf(nTier, zTier, "%s", sqlite3_column_text(pStmt, 1));
+    rc = SQLITE_OK;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }
+  sqlite3_reset(pStmt);
+  tenantCatalogLeave();
+  return rc;
+}
+
+int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
+                             char *zCustomer, int nCustomer,
+                             sqlite3_int64 *piLimit){
+  sqlite3_stmt *pStmt;
+  int rc;
+
+  zCustomer[0] = 0;
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  pStmt = catalogStmt(CATALOG_STMT_FOLDER, 0);
+  if( pStmt==0 ){
+    tenantCatalogLeave();
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zProject, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zDatabase, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    sqlite3_snprintf(nCustomer, zCustomer, "%s", sqlite3_column_text(pStmt, 0));
+    if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
+      *piLimit = sqlite3_column_int64(pStmt, 1);
+    }
     rc = SQLITE_OK;
   }else if( rc==SQLITE_DONE ){
     rc = SQLITE_OK;
