@@ -165,6 +165,10 @@ int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
     int (*xEach)(void *pArg, int iPartition, const char *zTable),
     void *pArg, char **pzErr);
 
+/* Record that nRow rows of usage_monthly, which plans do not read, were
+** written through the catalog connection. Requires the catalog mutex. */
+void tenantCatalogUsageWritten(sqlite3_int64 nRow);
+
 /* Read the Sapphire customer whose placement is <zProject>/<zDatabase>
 ** into zCustomer ("" when none) and its storage limit (-1: unlimited),
 ** with a statement prepared once. */
