@@ -170,7 +170,9 @@ static const char catalogSchema[] =
 #define CATALOG_STMT_APPTABLES  5
 #define CATALOG_STMT_PARTITION  6
 #define CATALOG_STMT_LIMIT      7
-#define CATALOG_N_STMT          8
+#define CATALOG_STMT_FOLDER     8
+#define CATALOG_STMT_VERSION    9
+#define CATALOG_N_STMT          10
 
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT tier, region, coalesce(parent,''), state"
@@ -183,6 +185,11 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
   "SELECT y.storage_limit_bytes, c.tier FROM customers c"
   "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1",
+  "SELECT c.id, y.storage_limit_bytes FROM placements p"
+  "  JOIN customers c ON c.id=p.customer"
+  "  JOIN policy y ON y.tier=c.tier"
+  " WHERE p.database=?2 AND p.project=?1 AND c.tier='sapphire'",
+  "PRAGMA data_version",
 };
 
 /* The process-wide catalog. Every member is guarded by the catalog mutex. */
@@ -228,6 +235,227 @@ static int catalogStepError(sqlite3_stmt *pStmt, char **pzErr){
   tenantSetError(pzErr, "catalog query failed: %s: check %s/catalog.db",
       sqlite3_errmsg(catalog.db), catalog.zRoot);
   return rc;
+}
+
+/* ---- cached plans and table lists -------------------------------------- */
+
+/*
+** The state of the catalog as one read saw it. PRAGMA data_version changes
+** when any other connection, of this process or another, commits to
+** catalog.db. sqlite3_total_changes() counts the rows that this process's
+** own catalog connection writes, and the meter's usage rows are taken off.
+** A plan or table list read at one version is used again only while both
+** numbers are the same.
+*/
+/* Rows of usage_monthly that this process's meter wrote, which no plan or
+** table list reads (tenantCatalogUsageWritten). */
+static sqlite3_int64 catalogUsageWrites = 0;
+
+void tenantCatalogUsageWritten(sqlite3_int64 nRow){
+  catalogUsageWrites += nRow;
+}
+
+typedef struct CatalogVersion CatalogVersion;
+struct CatalogVersion {
+  sqlite3_int64 iData;                 /* PRAGMA data_version */
+  sqlite3_int64 nWrite;                /* sqlite3_total_changes() */
+};
+
+/* Read the current version into *pV. Requires the catalog mutex. */
+static int catalogVersionRead(CatalogVersion *pV){
+  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_VERSION, 0);
+  int rc;
+
+  if( pStmt==0 ) return SQLITE_ERROR;
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    pV->iData = sqlite3_column_int64(pStmt, 0);
+    pV->nWrite = sqlite3_total_changes(catalog.db) - catalogUsageWrites;
+    rc = SQLITE_OK;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_ERROR;
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
+static int catalogVersionSame(const CatalogVersion *pA,
+                              const CatalogVersion *pB){
+  return pA->iData==pB->iData && pA->nWrite==pB->nWrite;
+}
+
+/*
+** The last plans that tenantPlanLoad() built, by customer and agent, and
+** the last table lists of tenantCatalogTablesOf(), by the list of
+** partitions. Only successful reads are kept, so every error is read from
+** the catalog again. Guarded by the catalog mutex, and freed when the
+** catalog closes.
+*/
+#define CATALOG_CACHE_SLOTS 8
+
+typedef struct CatalogPlanSlot CatalogPlanSlot;
+struct CatalogPlanSlot {
+  CatalogVersion v;
+  TenantPlan plan;                     /* plan.zAgent is the key's agent */
+};
+
+typedef struct CatalogTablesSlot CatalogTablesSlot;
+struct CatalogTablesSlot {
+  CatalogVersion v;
+  char *zKey;                          /* partition names, each ending '\n' */
+  int nName;
+  char **azName;                       /* table names */
+  int *aiPartition;                    /* the partition of each, by index */
+};
+
+static CatalogPlanSlot *catalogPlanCache[CATALOG_CACHE_SLOTS];
+static int catalogPlanNext = 0;        /* the slot the next plan replaces */
+static CatalogTablesSlot *catalogTablesCache[CATALOG_CACHE_SLOTS];
+static int catalogTablesNext = 0;
+
+static void catalogTablesSlotFree(CatalogTablesSlot *pSlot){
+  int i;
+  if( pSlot==0 ) return;
+  for(i=0; i<pSlot->nName; i++) sqlite3_free(pSlot->azName[i]);
+  sqlite3_free(pSlot->azName);
+  sqlite3_free(pSlot->aiPartition);
+  sqlite3_free(pSlot->zKey);
+  sqlite3_free(pSlot);
+}
+
+/* Free both caches. Requires the catalog mutex. */
+static void catalogCacheClear(void){
+  int i;
+  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
+    sqlite3_free(catalogPlanCache[i]);
+    catalogPlanCache[i] = 0;
+    catalogTablesSlotFree(catalogTablesCache[i]);
+    catalogTablesCache[i] = 0;
+  }
+}
+
+/* The cached plan of zCustomer and zAgent at version pV, or NULL. */
+static const TenantPlan *catalogPlanFind(const char *zCustomer,
+                                         const char *zAgent,
+                                         const CatalogVersion *pV){
+  int i;
+  if( zAgent==0 ) zAgent = "";
+  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
+    CatalogPlanSlot *pSlot = catalogPlanCache[i];
+    if( pSlot && catalogVersionSame(&pSlot->v, pV)
+     && strcmp(pSlot->plan.zCustomer, zCustomer)==0
+     && strcmp(pSlot->plan.zAgent, zAgent)==0 ){
+      return &pSlot->plan;
+    }
+  }
+  return 0;
+}
+
+/* Keep a copy of pPlan, read at version pV. A failed allocation only
+** leaves the plan out of the cache. */
+static void catalogPlanKeep(const TenantPlan *pPlan, const CatalogVersion *pV){
+  int iSlot = catalogPlanNext;
+  int i;
+  CatalogPlanSlot *pSlot;
+
+  /* An older plan of the same customer and agent gives way first. */
+  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
+    pSlot = catalogPlanCache[i];
+    if( pSlot && strcmp(pSlot->plan.zCustomer, pPlan->zCustomer)==0
+     && strcmp(pSlot->plan.zAgent, pPlan->zAgent)==0 ){
+      iSlot = i;
+      break;
+    }
+  }
+  if( iSlot==catalogPlanNext ){
+    catalogPlanNext = (catalogPlanNext+1) % CATALOG_CACHE_SLOTS;
+  }
+  pSlot = catalogPlanCache[iSlot];
+  if( pSlot==0 ){
+    pSlot = sqlite3_malloc64(sizeof(*pSlot));
+    if( pSlot==0 ) return;
+    catalogPlanCache[iSlot] = pSlot;
+  }
+  pSlot->v = *pV;
+  memcpy(&pSlot->plan, pPlan, sizeof(*pPlan));
+}
+
+/* The key of a list of partitions: each name followed by '\n'. */
+static char *catalogTablesKey(int nPartition, const char *const *azPartition){
+  char *zKey = sqlite3_mprintf("%s", "");
+  int i;
+  for(i=0; i<nPartition && zKey; i++){
+    zKey = sqlite3_mprintf("%z%s\n", zKey, azPartition[i]);
+  }
+  return zKey;
+}
+
+/* Copy the names and partitions of pSlot into new arrays. */
+static int catalogTablesCopy(const CatalogTablesSlot *pSlot, char ***pazName,
+                             int **paiPartition){
+  sqlite3_uint64 n = pSlot->nName>0 ? (sqlite3_uint64)pSlot->nName : 1;
+  char **azName = sqlite3_malloc64(sizeof(char*)*n);
+  int *aiPartition = sqlite3_malloc64(sizeof(int)*n);
+  int i, rc = SQLITE_OK;
+
+  if( azName ) memset(azName, 0, sizeof(char*)*n);
+  if( azName==0 || aiPartition==0 ) rc = SQLITE_NOMEM;
+  for(i=0; i<pSlot->nName && rc==SQLITE_OK; i++){
+    azName[i] = sqlite3_mprintf("%s", pSlot->azName[i]);
+    if( azName[i]==0 ) rc = SQLITE_NOMEM;
+    aiPartition[i] = pSlot->aiPartition[i];
+  }
+  if( rc!=SQLITE_OK && azName ){
+    for(i=0; i<pSlot->nName; i++) sqlite3_free(azName[i]);
+    sqlite3_free(azName);
+    sqlite3_free(aiPartition);
+    azName = 0;
+    aiPartition = 0;
+  }
+  *pazName = azName;
+  *paiPartition = aiPartition;
+  return rc;
+}
+
+/* Keep a copy of a table list read at version pV under zKey, which the
+** cache then owns. A failed allocation only leaves the list out. */
+static void catalogTablesKeep(char *zKey, int nName, char **azName,
+                              int *aiPartition, const CatalogVersion *pV){
+  CatalogTablesSlot tmp;
+  CatalogTablesSlot *pSlot = sqlite3_malloc64(sizeof(*pSlot));
+  int iSlot = catalogTablesNext;
+  int i;
+
+  if( pSlot==0 ){
+    sqlite3_free(zKey);
+    return;
+  }
+  memset(pSlot, 0, sizeof(*pSlot));
+  pSlot->zKey = zKey;
+  tmp.nName = nName;
+  tmp.azName = azName;
+  tmp.aiPartition = aiPartition;
+  if( catalogTablesCopy(&tmp, &pSlot->azName, &pSlot->aiPartition)
+      !=SQLITE_OK ){
+    catalogTablesSlotFree(pSlot);
+    return;
+  }
+  pSlot->nName = nName;
+  pSlot->v = *pV;
+
+  /* An older list of the same partitions gives way first. */
+  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
+    if( catalogTablesCache[i]
+     && strcmp(catalogTablesCache[i]->zKey, pSlot->zKey)==0 ){
+      iSlot = i;
+      break;
+    }
+  }
+  if( iSlot==catalogTablesNext ){
+    catalogTablesNext = (catalogTablesNext+1) % CATALOG_CACHE_SLOTS;
+  }
+  catalogTablesSlotFree(catalogTablesCache[iSlot]);
+  catalogTablesCache[iSlot] = pSlot;
 }
 
 int tenantIdIsSafe(const char *z){
@@ -385,6 +613,7 @@ const char *tenantCatalogRoot(void){
 void tenantCatalogShutdown(void){
   int i;
   sqlite3_mutex_enter(catalogMutex());
+  catalogCacheClear();
   for(i=0; i<CATALOG_N_STMT; i++){
     sqlite3_finalize(catalog.apStmt[i]);
     catalog.apStmt[i] = 0;
@@ -681,6 +910,8 @@ int tenantPlanLoad(
 ){
   char zState[16];
   sqlite3 *db;
+  CatalogVersion v;
+  int bVersion;
   int bTxn = 0;
   int rc;
 
@@ -688,6 +919,19 @@ int tenantPlanLoad(
   if( rc!=SQLITE_OK ) return rc;
   db = tenantCatalogEnter();
   if( db==0 ) return SQLITE_MISUSE;
+
+  /* A plan read at the catalog's current version is used again. The
+  ** version is read before the plan, so that a write between the two
+  ** leaves a plan newer than its version, which is only read again. */
+  bVersion = catalogVersionRead(&v)==SQLITE_OK;
+  if( bVersion ){
+    const TenantPlan *pCached = catalogPlanFind(zCustomer, zAgent, &v);
+    if( pCached ){
+      memcpy(pPlan, pCached, sizeof(*pPlan));
+      tenantCatalogLeave();
+      return SQLITE_OK;
+    }
+  }
 
   /* One read transaction for every query of the plan: a consistent
   ** snapshot, and the WAL read lock taken once instead of per query. */
@@ -735,6 +979,7 @@ int tenantPlanLoad(
   }
 
   if( bTxn ) sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc==SQLITE_OK && bVersion ) catalogPlanKeep(pPlan, &v);
   tenantCatalogLeave();
   if( rc!=SQLITE_OK ) memset(pPlan, 0, sizeof(*pPlan));
   return rc;
@@ -805,14 +1050,42 @@ int tenantCatalogTablesOf(
   int *aiPartition = 0; /* the index in azPartition of each name */
   int nName = 0;
   int nAlloc = 0;
+  char *zKey;
+  CatalogTablesSlot *pHit = 0;
+  CatalogVersion v;
+  int bVersion;
   int bTxn = 0;
   int rc = SQLITE_OK;
   int i;
 
   rc = tenantCatalogOpen(0, pzErr);
   if( rc!=SQLITE_OK ) return rc;
+  zKey = catalogTablesKey(nPartition, azPartition);
+  if( zKey==0 ) return SQLITE_NOMEM;
   db = tenantCatalogEnter();
-  if( db==0 ) return SQLITE_MISUSE;
+  if( db==0 ){
+    sqlite3_free(zKey);
+    return SQLITE_MISUSE;
+  }
+
+  /* The lists read at the catalog's current version are used again, as
+  ** plans are in tenantPlanLoad(). */
+  bVersion = catalogVersionRead(&v)==SQLITE_OK;
+  for(i=0; bVersion && i<CATALOG_CACHE_SLOTS; i++){
+    CatalogTablesSlot *pSlot = catalogTablesCache[i];
+    if( pSlot && catalogVersionSame(&pSlot->v, &v)
+     && strcmp(pSlot->zKey, zKey)==0 ){
+      pHit = pSlot;
+      break;
+    }
+  }
+  if( pHit ){
+    rc = catalogTablesCopy(pHit, &azName, &aiPartition);
+    if( rc==SQLITE_OK ) nName = pHit->nName;
+    tenantCatalogLeave();
+    sqlite3_free(zKey);
+    goto tables_each;
+  }
 
   /* One read transaction for all the partitions: one snapshot, and the
   ** WAL read lock taken once instead of twice per partition. */
@@ -895,7 +1168,14 @@ int tenantCatalogTablesOf(
   }
 
   if( bTxn ) sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc==SQLITE_OK && bVersion ){
+    catalogTablesKeep(zKey, nName, azName, aiPartition, &v);
+    zKey = 0;
+  }
   tenantCatalogLeave();
+  sqlite3_free(zKey);
+
+tables_each:
   for(i=0; i<nName; i++){
     if( rc==SQLITE_OK ) rc = xEach(pArg, aiPartition[i], azName[i]);
     sqlite3_free(azName[i]);
@@ -958,6 +1238,37 @@ int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
       *piLimit = sqlite3_column_int64(pStmt, 0);
     }
     sqlite3_snprintf(nTier, zTier, "%s", sqlite3_column_text(pStmt, 1));
+    rc = SQLITE_OK;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }
+  sqlite3_reset(pStmt);
+  tenantCatalogLeave();
+  return rc;
+}
+
+int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
+                             char *zCustomer, int nCustomer,
+                             sqlite3_int64 *piLimit){
+  sqlite3_stmt *pStmt;
+  int rc;
+
+  zCustomer[0] = 0;
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  pStmt = catalogStmt(CATALOG_STMT_FOLDER, 0);
+  if( pStmt==0 ){
+    tenantCatalogLeave();
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zProject, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zDatabase, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    sqlite3_snprintf(nCustomer, zCustomer, "%s", sqlite3_column_text(pStmt, 0));
+    if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
+      *piLimit = sqlite3_column_int64(pStmt, 1);
+    }
     rc = SQLITE_OK;
   }else if( rc==SQLITE_DONE ){
     rc = SQLITE_OK;

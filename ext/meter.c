@@ -123,11 +123,13 @@ static void meterFlush(TenantMeter *p, time_t tNow){
 
   rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
+    sqlite3_int64 nBefore = sqlite3_total_changes(db);
     sqlite3_bind_text(pStmt, 1, p->zCustomer, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, p->zMonth, -1, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 3, p->nPending);
     rc = sqlite3_step(pStmt);
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    tenantCatalogUsageWritten(sqlite3_total_changes(db) - nBefore);
   }
   if( rc==SQLITE_OK ){
     p->nPending = 0;

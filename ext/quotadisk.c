@@ -89,19 +89,12 @@ static QuotaFolder *quotaFolderList = 0;
 ** no longer has.
 */
 static void quotaFolderRefresh(const char *zFolder){
-  static const char zSql[] =
-    "SELECT c.id, y.storage_limit_bytes FROM placements p"
-    "  JOIN customers c ON c.id=p.customer"
-    "  JOIN policy y ON y.tier=c.tier"
-    " WHERE p.database=?2 AND p.project=?1 AND c.tier='sapphire'";
   char zProject[TENANT_MAX_PATH];
   char zCustomer[TENANT_MAX_ID + 1];
   const char *zRoot = tenantCatalogRoot();
   const char *zDatabase;
   sqlite3_int64 iLimit = -1;
-  sqlite3_stmt *pStmt = 0;
   QuotaFolder *p;
-  sqlite3 *db;
   size_t nRoot;
 
   /* Split "<root>/<project>/<database>". Only dedicated (Sapphire)
@@ -118,22 +111,10 @@ static void quotaFolderRefresh(const char *zFolder){
   zProject[zDatabase-zProject] = 0;
   zDatabase++;
 
-  zCustomer[0] = 0;
-  db = tenantCatalogEnter();
-  if( db==0 ) return;
-  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zProject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zDatabase, -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      sqlite3_snprintf(sizeof(zCustomer), zCustomer, "%s",
-                       sqlite3_column_text(pStmt, 0));
-      if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
-        iLimit = sqlite3_column_int64(pStmt, 1);
-      }
-    }
+  if( tenantCatalogFolderLimit(zProject, zDatabase, zCustomer,
+                               (int)sizeof(zCustomer), &iLimit)!=SQLITE_OK ){
+    return;
   }
-  sqlite3_finalize(pStmt);
-  tenantCatalogLeave();
   if( zCustomer[0]==0 ) return;
 
   sqlite3_mutex_enter(quotaMutex());

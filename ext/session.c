@@ -377,24 +377,145 @@ static int tenantTempListHas(TenantTempList *pList, const char *zName){
 }
 
 /*
+** The way this host reads the temp schema again after
+** tenantSessionCreateAll() wrote its rows. 0: not known yet. 1: a new temp schema cookie is enough,
+** as in SQLite 3.40, which reads the temp schema again at the next
+** statement that checks the cookie. 2: a savepoint rollback must discard
+** every schema, as in SQLite 3.15.2, which keeps its stale temp schema.
+** The first binding of the process learns it, and a race only repeats it.
+*/
+static int tenantTempReload = 0;
+
+/*
+** The table names of each shared file, as the last binding that attached
+** it listed them (tenantSessionHide), by path. A binding as the connection
+** opens writes the placeholders it expects from here into the temp schema
+** before it attaches any file. It checks them against the file once the
+** file is attached, so the list only saves work and never decides what is
+** hidden.
+** Guarded by the session mutex. Entries are kept until the process exits,
+** one per shared file bound in it.
+*/
+typedef struct TenantFileTables TenantFileTables;
+struct TenantFileTables {
+  char *zPath;                       /* the file's absolute path */
+  int nName;
+  char **azName;                     /* table names, in sqlite_master order */
+  TenantFileTables *pNext;           /* next entry of the same hash bucket */
+};
+#define TENANT_FILE_TABLES_BUCKETS 256
+static TenantFileTables *tenantFileTablesHash[TENANT_FILE_TABLES_BUCKETS];
+
+static unsigned tenantFileTablesBucket(const char *zPath){
+  unsigned h = 0;
+  while( *zPath ) h = h*31 + (unsigned char)*zPath++;
+  return h % TENANT_FILE_TABLES_BUCKETS;
+}
+
+static void tenantFileTablesFree(TenantFileTables *pEntry){
+  int i;
+  if( pEntry==0 ) return;
+  for(i=0; i<pEntry->nName; i++) sqlite3_free(pEntry->azName[i]);
+  sqlite3_free(pEntry->azName);
+  sqlite3_free(pEntry->zPath);
+  sqlite3_free(pEntry);
+}
+
+/* Replace the entry of zPath by pNew, which the list then owns. */
+static void tenantFileTablesStore(TenantFileTables *pNew){
+  TenantFileTables **pp;
+  TenantFileTables *pOld = 0;
+  unsigned iBucket = tenantFileTablesBucket(pNew->zPath);
+
+  sqlite3_mutex_enter(tenantSessionMutex());
+  for(pp=&tenantFileTablesHash[iBucket]; *pp; pp=&(*pp)->pNext){
+    if( strcmp((*pp)->zPath, pNew->zPath)==0 ){
+      pOld = *pp;
+      *pp = pOld->pNext;
+      break;
+    }
+  }
+  pNew->pNext = tenantFileTablesHash[iBucket];
+  tenantFileTablesHash[iBucket] = pNew;
+  sqlite3_mutex_leave(tenantSessionMutex());
+  tenantFileTablesFree(pOld);
+}
+
+/*
+** Append a placeholder to pList for every table that the last binding
+** listed in file zPath and that pList does not cover yet. Returns
+** SQLITE_NOTFOUND when no binding of this process has listed the file.
+*/
+static int tenantFileTablesExpect(const char *zPath, TenantTempList *pList){
+  TenantFileTables *pEntry;
+  int i, rc = SQLITE_NOTFOUND;
+
+  sqlite3_mutex_enter(tenantSessionMutex());
+  pEntry = tenantFileTablesHash[tenantFileTablesBucket(zPath)];
+  while( pEntry && strcmp(pEntry->zPath, zPath)!=0 ) pEntry = pEntry->pNext;
+  if( pEntry ){
+    rc = SQLITE_OK;
+    for(i=0; i<pEntry->nName && rc==SQLITE_OK; i++){
+      if( tenantTempListHas(pList, pEntry->azName[i]) ) continue;
+      rc = tenantTempListAdd(pList, pEntry->azName[i], TENANT_HIDDEN_MODULE, 1);
+    }
+  }
+  sqlite3_mutex_leave(tenantSessionMutex());
+  return rc;
+}
+
+/*
 ** Add a tenant_hidden placeholder to pList for every table of shared file
 ** iFile that no table of pList covers yet, so that an unqualified name
-** never finds a raw shared table.
+** never finds a raw shared table. The file's table names are recorded for
+** tenantFileTablesExpect().
 */
 static int tenantSessionHide(TenantSession *p, int iFile,
                              TenantTempList *pList, char **pzErr){
   sqlite3_stmt *pStmt = 0;
+  TenantFileTables *pSeen = 0;
   char *zSql;
   int rc;
 
+  /* Only tenantSessionPrewrite() reads the names, and only on a host that
+  ** must discard every schema, so the other hosts do not record them. */
+  if( tenantTempReload!=1 ){
+    pSeen = sqlite3_malloc64(sizeof(*pSeen));
+    if( pSeen==0 ) return SQLITE_NOMEM;
+    memset(pSeen, 0, sizeof(*pSeen));
+    pSeen->zPath = sqlite3_mprintf("%s", p->plan.aFile[iFile].zPath);
+    if( pSeen->zPath==0 ){
+      tenantFileTablesFree(pSeen);
+      return SQLITE_NOMEM;
+    }
+  }
   zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_master "
                          "WHERE type='table' AND name NOT LIKE 'sqlite\\_%%' "
                          "ESCAPE '\\'", p->azSchema[iFile]);
-  if( zSql==0 ) return SQLITE_NOMEM;
+  if( zSql==0 ){
+    tenantFileTablesFree(pSeen);
+    return SQLITE_NOMEM;
+  }
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    if( zName==0 ) continue;
+    if( pSeen ){
+      char **azNew = sqlite3_realloc64(pSeen->azName,
+                                       sizeof(char*)*(pSeen->nName+1));
+      if( azNew==0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      pSeen->azName = azNew;
+      azNew[pSeen->nName] = sqlite3_mprintf("%s", zName);
+      if( azNew[pSeen->nName]==0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      pSeen->nName++;
+    }
     if( tenantTempListHas(pList, zName) ) continue;
     rc = tenantSessionKnow(p, zName);
     if( rc==SQLITE_OK ){
@@ -405,6 +526,11 @@ static int tenantSessionHide(TenantSession *p, int iFile,
   else sqlite3_finalize(pStmt);
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
     tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
+  }
+  if( rc==SQLITE_OK && pSeen ){
+    tenantFileTablesStore(pSeen);
+  }else{
+    tenantFileTablesFree(pSeen);
   }
   return rc;
 }
@@ -453,16 +579,6 @@ static int tenantSessionCanWriteTemp(TenantSession *p){
   sqlite3_finalize(pStmt);
   return bEmpty;
 }
-
-/*
-** The way this host reads the temp schema again after
-** tenantSessionCreateAll() wrote its rows. 0: not known yet. 1: a new temp schema cookie is enough,
-** as in SQLite 3.40, which reads the temp schema again at the next
-** statement that checks the cookie. 2: a savepoint rollback must discard
-** every schema, as in SQLite 3.15.2, which keeps its stale temp schema.
-** The first binding of the process learns it, and a race only repeats it.
-*/
-static int tenantTempReload = 0;
 
 /* True when every table of pList is in the connection's temp schema. */
 static int tenantSessionTempHasAll(TenantSession *p, TenantTempList *pList){
@@ -639,22 +755,13 @@ static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
   return rc;
 }
 
-/*
-** Create the temp isolation virtual table of every table the session
-** reaches in a shared file, and a placeholder for every other table of a
-** shared file. A binding as the connection opens (bAtOpen) writes them
-** into the temp schema at once. tenant_bind() creates them one statement
-** each: it runs inside the caller's statement, whose cursors a savepoint
-** rollback could abort.
-*/
-static int tenantSessionIsolate(TenantSession *p, int bAtOpen, char **pzErr){
-  TenantTempList list;
+/* Read from the catalog the tables the session reaches in shared files. */
+static int tenantSessionListTables(TenantSession *p, char **pzErr){
   TenantTableCollect c;
   const char *azPartition[TENANT_MAX_PARTITIONS];
   int nPartition = 0;
-  int i, rc = SQLITE_OK;
+  int i;
 
-  memset(&list, 0, sizeof(list));
   c.pSession = p;
   for(i=0; i<p->plan.nReach; i++){
     if( !p->plan.aFile[p->plan.aReach[i].iFile].bShared ) continue;
@@ -662,10 +769,108 @@ static int tenantSessionIsolate(TenantSession *p, int bAtOpen, char **pzErr){
     c.aiReach[nPartition] = i;
     azPartition[nPartition++] = p->plan.aReach[i].zPartition;
   }
-  if( nPartition>0 ){
-    rc = tenantCatalogTablesOf(nPartition, azPartition,
+  if( nPartition==0 ) return SQLITE_OK;
+  return tenantCatalogTablesOf(nPartition, azPartition,
                                tenantSessionAddTable, &c, pzErr);
+}
+
+/*
+** Before any file is attached, write the temp tables that a binding as the
+** connection opens expects into the temp schema (tenantSessionCreateAll):
+** its isolation tables, and a placeholder for every other table that the
+** last binding found in its shared files. This is for a host that must
+** discard every schema to read the temp schema again (SQLite 3.15.2): only
+** main and temp are then there to be read again, not the attached files.
+** tenantSessionIsolate() checks the placeholders once the files are
+** attached. pList is left empty when the tables are to be created after
+** the files are attached instead: a shared file this process has not
+** listed yet, a temp schema that cannot be written, or no shared file.
+*/
+static int tenantSessionPrewrite(TenantSession *p, TenantTempList *pList,
+                                 char **pzErr){
+  int i, rc = SQLITE_OK;
+
+  /* Where a new temp schema cookie is enough (tenantTempReload 1), only
+  ** the temp schema is read again, and writing early saves nothing. */
+  if( tenantTempReload!=2 || p->nTable==0
+   || sqlite3_api->table_column_metadata==0
+   || !tenantSessionCanWriteTemp(p) ){
+    return SQLITE_OK;
   }
+  for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
+    rc = tenantTempListAdd(pList, p->aTable[i].zName, TENANT_ROW_MODULE, 0);
+  }
+  for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+    if( p->plan.aFile[i].bShared ){
+      rc = tenantFileTablesExpect(p->plan.aFile[i].zPath, pList);
+    }
+  }
+  if( rc!=SQLITE_OK ){
+    tenantTempListFree(pList);
+    return rc==SQLITE_NOTFOUND ? SQLITE_OK : rc;
+  }
+
+  /* One transaction, so that the temp schema is not committed per row. */
+  rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = tenantSessionCreateAll(p, pList, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
+    }else{
+      tenantSessionExec(p, "ROLLBACK", 0, 0, -1, 0);
+    }
+  }
+  if( rc!=SQLITE_OK ) tenantTempListFree(pList);
+  return rc;
+}
+
+/*
+** Make the placeholders written before the files were attached (pEarly)
+** match pList, the temp tables the attached files call for: create the
+** missing ones and drop those whose table is gone.
+*/
+static int tenantSessionMendTemp(TenantSession *p, TenantTempList *pEarly,
+                                 TenantTempList *pList, char **pzErr){
+  TenantTempList missing;
+  int i, rc = SQLITE_OK;
+
+  memset(&missing, 0, sizeof(missing));
+  for(i=0; i<pList->nTable && rc==SQLITE_OK; i++){
+    if( !tenantTempListHas(pEarly, pList->aTable[i].zName) ){
+      rc = tenantTempListAdd(&missing, pList->aTable[i].zName,
+                             pList->aTable[i].zModule, 0);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = tenantSessionCreateEach(p, &missing, pzErr);
+  tenantTempListFree(&missing);
+  for(i=0; i<pEarly->nTable && rc==SQLITE_OK; i++){
+    if( !tenantTempListHas(pList, pEarly->aTable[i].zName) ){
+      char *zSql = sqlite3_mprintf("DROP TABLE temp.\"%w\"",
+                                   pEarly->aTable[i].zName);
+      if( zSql==0 ) return SQLITE_NOMEM;
+      rc = tenantSessionExec(p, zSql, 0, 0, -1, pzErr);
+      sqlite3_free(zSql);
+    }
+  }
+  return rc;
+}
+
+/*
+** Create the temp isolation virtual table of every table the session
+** reaches in a shared file, and a placeholder for every other table of a
+** shared file, unless tenantSessionPrewrite() wrote them (pEarly is not
+** empty), in which case the placeholders are checked against the files.
+** A binding as the connection opens (bAtOpen) writes them into the temp
+** schema at once. tenant_bind() creates them one statement each: it runs
+** inside the caller's statement, whose cursors a savepoint rollback could
+** abort.
+*/
+static int tenantSessionIsolate(TenantSession *p, int bAtOpen,
+                                TenantTempList *pEarly, char **pzErr){
+  TenantTempList list;
+  int i, rc = SQLITE_OK;
+
+  memset(&list, 0, sizeof(list));
   for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
     rc = tenantTempListAdd(&list, p->aTable[i].zName, TENANT_ROW_MODULE, 0);
   }
@@ -676,7 +881,12 @@ static int tenantSessionIsolate(TenantSession *p, int bAtOpen, char **pzErr){
       rc = tenantSessionKnowFile(p, i, pzErr);
     }
   }
-  if( rc==SQLITE_OK && bAtOpen && list.nTable>0
+  if( rc==SQLITE_OK && pEarly->nTable>0 ){
+    for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
+      rc = tenantRowCheck(p->db, p, p->aTable[i].zName, pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = tenantSessionMendTemp(p, pEarly, &list, pzErr);
+  }else if( rc==SQLITE_OK && bAtOpen && list.nTable>0
    && sqlite3_api->table_column_metadata && tenantSessionCanWriteTemp(p) ){
     for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
       rc = tenantRowCheck(p->db, p, p->aTable[i].zName, pzErr);
@@ -776,8 +986,10 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
                              const char *zAgent, const char *zRoot,
                              int bAtOpen, char **pzErr){
   sqlite3 *db = p->db;
+  TenantTempList early;
   int i, rc;
 
+  memset(&early, 0, sizeof(early));
   if( p->bBound ){
     tenantSetError(pzErr, "this connection is already bound to customer "
         "\"%s\"; open a new connection to bind another", p->plan.zCustomer);
@@ -837,6 +1049,8 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   p->nInternal++;
   p->bBinding = 1;
   rc = tenantSessionExec(p, "PRAGMA temp_store=MEMORY", 0, 0, -1, pzErr);
+  if( rc==SQLITE_OK ) rc = tenantSessionListTables(p, pzErr);
+  if( rc==SQLITE_OK && bAtOpen ) rc = tenantSessionPrewrite(p, &early, pzErr);
   for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
     rc = tenantSessionAttach(p, i, pzErr);
   }
@@ -852,13 +1066,14 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** for a hot journal once rather than once per statement. */
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
-    rc = tenantSessionIsolate(p, bAtOpen, pzErr);
+    rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{
       tenantSessionExec(p, "ROLLBACK", 0, 0, -1, 0);
     }
   }
+  tenantTempListFree(&early);
   if( rc==SQLITE_OK ) rc = tenantMeterOpen(p->plan.zCustomer, &p->pMeter);
 
   if( rc!=SQLITE_OK ){

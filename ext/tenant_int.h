@@ -165,6 +165,17 @@ int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
     int (*xEach)(void *pArg, int iPartition, const char *zTable),
     void *pArg, char **pzErr);
 
+/* Record that nRow rows of usage_monthly, which plans do not read, were
+** written through the catalog connection. Requires the catalog mutex. */
+void tenantCatalogUsageWritten(sqlite3_int64 nRow);
+
+/* Read the Sapphire customer whose placement is <zProject>/<zDatabase>
+** into zCustomer ("" when none) and its storage limit (-1: unlimited),
+** with a statement prepared once. */
+int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
+                             char *zCustomer, int nCustomer,
+                             sqlite3_int64 *piLimit);
+
 /* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
 ** statement prepared once. */
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,

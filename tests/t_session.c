@@ -484,6 +484,83 @@ static void testTempSchema(void){
   }
 }
 
+/* 11. A table added to a shared file after an earlier session of this
+** process listed the file is hidden from the next session too: a binding
+** that writes its expected placeholders before it attaches the files
+** (the SQLCipher host) checks them against the files. */
+static void testAddedHidden(sqlite3 *dbAdmin){
+  sqlite3 *db;
+
+  db = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_is_str(tap_exec_error(db, "SELECT count(*) FROM communications_data"),
+             "no such table: communications_data",
+             "added: S1's own partition is hidden from X1");
+  sqlite3_close(db);
+
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'communications_data', 'CREATE TABLE s1_notes(n INTEGER PRIMARY KEY, "
+      "t TEXT)')"), 0, "added: table added to S1's own partition");
+  db = tap_open_uri("S1?vfs=tenant", 0, 0);
+  tap_is_str(tap_exec_error(db, "INSERT INTO s1_notes(n,t) VALUES(1,'s1')"),
+             0, "added: S1 writes the new table");
+  sqlite3_close(db);
+
+  db = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_ok(db!=0, "added: X1 binds after the table was added");
+  tap_is_str(tap_exec_error(db, "SELECT count(*) FROM s1_notes"),
+             "no such table: s1_notes",
+             "added: X1 cannot count the new table's rows");
+  tap_is_str(tap_exec_error(db, "SELECT * FROM s1_notes"),
+             "no such table: s1_notes",
+             "added: X1 cannot read the new table");
+  tap_is_str(tap_query_text(db, "SELECT count(*) FROM sqlite_temp_master "
+             "WHERE name='s1_notes' AND sql LIKE '%tenant_hidden%'"), "1",
+             "added: X1 has a placeholder for the new table");
+  sqlite3_close(db);
+}
+
+/* 12. A binding sees every catalog change made since the last binding of
+** the same customer: through the extension's own catalog connection (an
+** agent removed) and through another connection (a customer's state). */
+static void testCatalogChange(sqlite3 *dbAdmin){
+  char zPath[1200];
+  char zErr[512];
+  sqlite3 *db;
+  sqlite3 *dbCatalog = 0;
+
+  db = tap_open_uri("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
+  tap_ok(db!=0, "change: X1 binds as alice");
+  sqlite3_close(db);
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_remove_agent('X1',"
+             "'alice')"), 0, "change: alice removed");
+  db = tap_open_uri("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
+  tap_ok(db==0, "change: X1 cannot bind as a removed agent");
+  tap_ok(strstr(zErr, "agent \"alice\" not found")!=0,
+         "change: the error names the removed agent");
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_agent('X1',"
+             "'alice')"), 0, "change: alice added again");
+
+  db = tap_open_uri("X2?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db!=0, "change: X2 binds");
+  sqlite3_close(db);
+  snprintf(zPath, sizeof(zPath), "%s/catalog.db", zRoot);
+  sqlite3_open_v2(zPath, &dbCatalog, SQLITE_OPEN_READWRITE, 0);
+  tap_is_str(tap_exec_error(dbCatalog, "UPDATE customers SET "
+             "state='provisioning' WHERE id='X2'"), 0,
+             "change: another connection marks X2 provisioning");
+  db = tap_open_uri("X2?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "change: X2 cannot bind while provisioning");
+  tap_ok(strstr(zErr, "still being provisioned")!=0,
+         "change: the error says X2 is being provisioned");
+  tap_is_str(tap_exec_error(dbCatalog, "UPDATE customers SET "
+             "state='active' WHERE id='X2'"), 0,
+             "change: another connection makes X2 active");
+  sqlite3_close(dbCatalog);
+  db = tap_open_uri("X2?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db!=0, "change: X2 binds again once active");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -498,6 +575,8 @@ int main(void){
   testShapeChange();
   testTempSchema();
   testFiles();
+  testAddedHidden(dbAdmin);
+  testCatalogChange(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
