@@ -1,6 +1,6 @@
 /*
-** The catalog: the control database of one root folder, and the routing
-** plans built from it.
+** The catalog: the control database of one root folder, its connection,
+** schema and hot statements.
 **
 ** A process serves one root folder. The root contains catalog.db, a plain
 ** SQLite database in WAL mode that stores no key material, and one folder
@@ -15,19 +15,16 @@
 ** (tenantCatalogEnter/Leave). Other processes on the same root share the
 ** database through SQLite's own locking, with a busy timeout of 5 seconds.
 **
-** tenantPlanLoad() turns the catalog rows of one customer into the files and
-** partitions a session attaches. Who reaches what:
-**   Sapphire C: owner.db and private.db of its own database, read-write.
-**   Opal C, parent P: partitions 1-6 in d1-opal-P-<region>/owner.db
-**     read-write; 7-12 in P's private.db read-only. Both files are shared.
-**   Onyx C, parent P: Onyx's partitions in its regional owner.db read-write;
-**     4-6 in P's owner.db and 7-12 in P's private.db read-only. All shared.
+** The routing plans built from the catalog are in catalogplan.c, and the
+** per-process cache of plans and table lists in catalogcache.c. Both reach
+** the hot statements below through catalog.h.
 **
 ** LIMITATIONS: the catalog mutex is not recursive. Code that holds it must
 ** not call tenantCatalogOpen(), tenantPlanLoad(), tenantPlanResolve() or
 ** tenantCatalogTables(), which take it themselves.
 */
 #include "tenant_int.h"
+#include "catalog.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
@@ -161,18 +158,7 @@ static const char catalogSchema[] =
   "  physical_ddl TEXT NOT NULL"
   ");";
 
-/* The statements prepared once per catalog open, by index. */
-#define CATALOG_STMT_CUSTOMER   0
-#define CATALOG_STMT_PLACEMENT  1
-#define CATALOG_STMT_ENCRYPTED  2
-#define CATALOG_STMT_SCHEME     3
-#define CATALOG_STMT_AGENT      4
-#define CATALOG_STMT_APPTABLES  5
-#define CATALOG_STMT_PARTITION  6
-#define CATALOG_STMT_LIMIT      7
-#define CATALOG_STMT_FOLDER     8
-#define CATALOG_STMT_VERSION    9
-#define CATALOG_N_STMT          10
+/* The SQL of the hot statements, indexed by CATALOG_STMT_* (catalog.h). */
 
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT tier, region, coalesce(parent,''), state"
@@ -207,7 +193,7 @@ static sqlite3_mutex *catalogMutex(void){
 ** Return the hot statement iStmt, reset and with its bindings cleared, or
 ** NULL with *pzErr set. Requires the catalog mutex.
 */
-static sqlite3_stmt *catalogStmt(int iStmt, char **pzErr){
+sqlite3_stmt *catalogStmt(int iStmt, char **pzErr){
   sqlite3_stmt *pStmt;
   assert( iStmt>=0 );
   assert( iStmt<CATALOG_N_STMT );
@@ -229,233 +215,12 @@ static sqlite3_stmt *catalogStmt(int iStmt, char **pzErr){
 }
 
 /* Record an error of the catalog connection after a failed step. */
-static int catalogStepError(sqlite3_stmt *pStmt, char **pzErr){
+int catalogStepError(sqlite3_stmt *pStmt, char **pzErr){
   int rc = sqlite3_reset(pStmt);
   if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
   tenantSetError(pzErr, "catalog query failed: %s: check %s/catalog.db",
       sqlite3_errmsg(catalog.db), catalog.zRoot);
   return rc;
-}
-
-/* ---- cached plans and table lists -------------------------------------- */
-
-/*
-** The state of the catalog as one read saw it. PRAGMA data_version changes
-** when any other connection, of this process or another, commits to
-** catalog.db. sqlite3_total_changes() counts the rows that this process's
-** own catalog connection writes, and the meter's usage rows are taken off.
-** A plan or table list read at one version is used again only while both
-** numbers are the same.
-*/
-/* Rows of usage_monthly that this process's meter wrote, which no plan or
-** table list reads (tenantCatalogUsageWritten). */
-static sqlite3_int64 catalogUsageWrites = 0;
-
-void tenantCatalogUsageWritten(sqlite3_int64 nRow){
-  catalogUsageWrites += nRow;
-}
-
-typedef struct CatalogVersion CatalogVersion;
-struct CatalogVersion {
-  sqlite3_int64 iData;                 /* PRAGMA data_version */
-  sqlite3_int64 nWrite;                /* sqlite3_total_changes() */
-};
-
-/* Read the current version into *pV. Requires the catalog mutex. */
-static int catalogVersionRead(CatalogVersion *pV){
-  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_VERSION, 0);
-  int rc;
-
-  if( pStmt==0 ) return SQLITE_ERROR;
-  rc = sqlite3_step(pStmt);
-  if( rc==SQLITE_ROW ){
-    pV->iData = sqlite3_column_int64(pStmt, 0);
-    pV->nWrite = sqlite3_total_changes(catalog.db) - catalogUsageWrites;
-    rc = SQLITE_OK;
-  }else if( rc==SQLITE_DONE ){
-    rc = SQLITE_ERROR;
-  }
-  sqlite3_reset(pStmt);
-  return rc;
-}
-
-static int catalogVersionSame(const CatalogVersion *pA,
-                              const CatalogVersion *pB){
-  return pA->iData==pB->iData && pA->nWrite==pB->nWrite;
-}
-
-/*
-** The last plans that tenantPlanLoad() built, by customer and agent, and
-** the last table lists of tenantCatalogTablesOf(), by the list of
-** partitions. Only successful reads are kept, so every error is read from
-** the catalog again. Guarded by the catalog mutex, and freed when the
-** catalog closes.
-*/
-#define CATALOG_CACHE_SLOTS 8
-
-typedef struct CatalogPlanSlot CatalogPlanSlot;
-struct CatalogPlanSlot {
-  CatalogVersion v;
-  TenantPlan plan;                     /* plan.zAgent is the key's agent */
-};
-
-typedef struct CatalogTablesSlot CatalogTablesSlot;
-struct CatalogTablesSlot {
-  CatalogVersion v;
-  char *zKey;                          /* partition names, each ending '\n' */
-  int nName;
-  char **azName;                       /* table names */
-  int *aiPartition;                    /* the partition of each, by index */
-};
-
-static CatalogPlanSlot *catalogPlanCache[CATALOG_CACHE_SLOTS];
-static int catalogPlanNext = 0;        /* the slot the next plan replaces */
-static CatalogTablesSlot *catalogTablesCache[CATALOG_CACHE_SLOTS];
-static int catalogTablesNext = 0;
-
-static void catalogTablesSlotFree(CatalogTablesSlot *pSlot){
-  int i;
-  if( pSlot==0 ) return;
-  for(i=0; i<pSlot->nName; i++) sqlite3_free(pSlot->azName[i]);
-  sqlite3_free(pSlot->azName);
-  sqlite3_free(pSlot->aiPartition);
-  sqlite3_free(pSlot->zKey);
-  sqlite3_free(pSlot);
-}
-
-/* Free both caches. Requires the catalog mutex. */
-static void catalogCacheClear(void){
-  int i;
-  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
-    sqlite3_free(catalogPlanCache[i]);
-    catalogPlanCache[i] = 0;
-    catalogTablesSlotFree(catalogTablesCache[i]);
-    catalogTablesCache[i] = 0;
-  }
-}
-
-/* The cached plan of zCustomer and zAgent at version pV, or NULL. */
-static const TenantPlan *catalogPlanFind(const char *zCustomer,
-                                         const char *zAgent,
-                                         const CatalogVersion *pV){
-  int i;
-  if( zAgent==0 ) zAgent = "";
-  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
-    CatalogPlanSlot *pSlot = catalogPlanCache[i];
-    if( pSlot && catalogVersionSame(&pSlot->v, pV)
-     && strcmp(pSlot->plan.zCustomer, zCustomer)==0
-     && strcmp(pSlot->plan.zAgent, zAgent)==0 ){
-      return &pSlot->plan;
-    }
-  }
-  return 0;
-}
-
-/* Keep a copy of pPlan, read at version pV. A failed allocation only
-** leaves the plan out of the cache. */
-static void catalogPlanKeep(const TenantPlan *pPlan, const CatalogVersion *pV){
-  int iSlot = catalogPlanNext;
-  int i;
-  CatalogPlanSlot *pSlot;
-
-  /* An older plan of the same customer and agent gives way first. */
-  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
-    pSlot = catalogPlanCache[i];
-    if( pSlot && strcmp(pSlot->plan.zCustomer, pPlan->zCustomer)==0
-     && strcmp(pSlot->plan.zAgent, pPlan->zAgent)==0 ){
-      iSlot = i;
-      break;
-    }
-  }
-  if( iSlot==catalogPlanNext ){
-    catalogPlanNext = (catalogPlanNext+1) % CATALOG_CACHE_SLOTS;
-  }
-  pSlot = catalogPlanCache[iSlot];
-  if( pSlot==0 ){
-    pSlot = sqlite3_malloc64(sizeof(*pSlot));
-    if( pSlot==0 ) return;
-    catalogPlanCache[iSlot] = pSlot;
-  }
-  pSlot->v = *pV;
-  memcpy(&pSlot->plan, pPlan, sizeof(*pPlan));
-}
-
-/* The key of a list of partitions: each name followed by '\n'. */
-static char *catalogTablesKey(int nPartition, const char *const *azPartition){
-  char *zKey = sqlite3_mprintf("%s", "");
-  int i;
-  for(i=0; i<nPartition && zKey; i++){
-    zKey = sqlite3_mprintf("%z%s\n", zKey, azPartition[i]);
-  }
-  return zKey;
-}
-
-/* Copy the names and partitions of pSlot into new arrays. */
-static int catalogTablesCopy(const CatalogTablesSlot *pSlot, char ***pazName,
-                             int **paiPartition){
-  sqlite3_uint64 n = pSlot->nName>0 ? (sqlite3_uint64)pSlot->nName : 1;
-  char **azName = sqlite3_malloc64(sizeof(char*)*n);
-  int *aiPartition = sqlite3_malloc64(sizeof(int)*n);
-  int i, rc = SQLITE_OK;
-
-  if( azName ) memset(azName, 0, sizeof(char*)*n);
-  if( azName==0 || aiPartition==0 ) rc = SQLITE_NOMEM;
-  for(i=0; i<pSlot->nName && rc==SQLITE_OK; i++){
-    azName[i] = sqlite3_mprintf("%s", pSlot->azName[i]);
-    if( azName[i]==0 ) rc = SQLITE_NOMEM;
-    aiPartition[i] = pSlot->aiPartition[i];
-  }
-  if( rc!=SQLITE_OK && azName ){
-    for(i=0; i<pSlot->nName; i++) sqlite3_free(azName[i]);
-    sqlite3_free(azName);
-    sqlite3_free(aiPartition);
-    azName = 0;
-    aiPartition = 0;
-  }
-  *pazName = azName;
-  *paiPartition = aiPartition;
-  return rc;
-}
-
-/* Keep a copy of a table list read at version pV under zKey, which the
-** cache then owns. A failed allocation only leaves the list out. */
-static void catalogTablesKeep(char *zKey, int nName, char **azName,
-                              int *aiPartition, const CatalogVersion *pV){
-  CatalogTablesSlot tmp;
-  CatalogTablesSlot *pSlot = sqlite3_malloc64(sizeof(*pSlot));
-  int iSlot = catalogTablesNext;
-  int i;
-
-  if( pSlot==0 ){
-    sqlite3_free(zKey);
-    return;
-  }
-  memset(pSlot, 0, sizeof(*pSlot));
-  pSlot->zKey = zKey;
-  tmp.nName = nName;
-  tmp.azName = azName;
-  tmp.aiPartition = aiPartition;
-  if( catalogTablesCopy(&tmp, &pSlot->azName, &pSlot->aiPartition)
-      !=SQLITE_OK ){
-    catalogTablesSlotFree(pSlot);
-    return;
-  }
-  pSlot->nName = nName;
-  pSlot->v = *pV;
-
-  /* An older list of the same partitions gives way first. */
-  for(i=0; i<CATALOG_CACHE_SLOTS; i++){
-    if( catalogTablesCache[i]
-     && strcmp(catalogTablesCache[i]->zKey, pSlot->zKey)==0 ){
-      iSlot = i;
-      break;
-    }
-  }
-  if( iSlot==catalogTablesNext ){
-    catalogTablesNext = (catalogTablesNext+1) % CATALOG_CACHE_SLOTS;
-  }
-  catalogTablesSlotFree(catalogTablesCache[iSlot]);
-  catalogTablesCache[iSlot] = pSlot;
 }
 
 int tenantIdIsSafe(const char *z){
@@ -627,416 +392,6 @@ void tenantCatalogShutdown(void){
   sqlite3_mutex_leave(catalogMutex());
 }
 
-/* ---- routing plans ---------------------------------------------------- */
-
-/* Read the encrypted flag of zTier's policy into *pbEncrypted. */
-static int planTierEncrypted(const char *zTier, int *pbEncrypted,
-                             char **pzErr){
-  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_ENCRYPTED, pzErr);
-  int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, zTier, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pStmt);
-  if( rc==SQLITE_ROW ){
-    *pbEncrypted = sqlite3_column_int(pStmt, 0)!=0;
-    sqlite3_reset(pStmt);
-    return SQLITE_OK;
-  }
-  if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
-  sqlite3_reset(pStmt);
-  tenantSetError(pzErr, "tier \"%s\" has no policy row: restore it in the "
-      "policy table of the catalog", zTier);
-  return SQLITE_CORRUPT;
-}
-
-/*
-** Add file zName ("owner" or "private") of the placement of zCustomer to
-** the plan, or find it there. Sets *piFile to its index.
-*/
-static int planAddFile(
-  TenantPlan *pPlan,
-  const char *zCustomer,     /* customer whose placement contains the file */
-  const char *zName,         /* "owner" or "private" */
-  int bShared,
-  int bEncrypted,
-  int *piFile,
-  char **pzErr
-){
-  sqlite3_stmt *pStmt;
-  TenantFile *pFile;
-  char zPath[TENANT_MAX_PATH];
-  char zKeyId[sizeof(pFile->zKeyId)];
-  int i, rc, nPath, nKey;
-
-  pStmt = catalogStmt(CATALOG_STMT_PLACEMENT, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pStmt);
-  if( rc!=SQLITE_ROW ){
-    if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
-    sqlite3_reset(pStmt);
-    tenantSetError(pzErr, "customer \"%s\" has no placement in the catalog: "
-        "run tenant_provision() for it again", zCustomer);
-    return SQLITE_CORRUPT;
-  }
-  {
-    /* The folder is rebuilt under the current root, never read back as
-    ** stored, so that a copied or restored root uses its own files. */
-    const char *zDatabase = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zProject = (const char*)sqlite3_column_text(pStmt, 1);
-    const char *zRoot = tenantCatalogRoot();
-    nKey = (int)(strlen(zDatabase) + 1 + strlen(zName));
-    nPath = (int)(strlen(zRoot) + strlen(zProject) + strlen(zDatabase)
-                  + strlen(zName) + 6);
-    if( nPath<(int)sizeof(zPath) && nKey<(int)sizeof(zKeyId) ){
-      sqlite3_snprintf(sizeof(zPath), zPath, "%s/%s/%s/%s.db", zRoot,
-                       zProject, zDatabase, zName);
-      sqlite3_snprintf(sizeof(zKeyId), zKeyId, "%s/%s", zDatabase, zName);
-    }
-  }
-  sqlite3_reset(pStmt);
-  if( nPath>=(int)sizeof(zPath) || nKey>=(int)sizeof(zKeyId) ){
-    tenantSetError(pzErr, "path of the placement of customer \"%s\" is "
-        "too long: choose a shorter root folder", zCustomer);
-    return SQLITE_CANTOPEN;
-  }
-
-  for(i=0; i<pPlan->nFile; i++){
-    if( strcmp(pPlan->aFile[i].zPath, zPath)==0 ){
-      *piFile = i;
-      return SQLITE_OK;
-    }
-  }
-  assert( pPlan->nFile<TENANT_MAX_FILES );  /* three files at most */
-  pFile = &pPlan->aFile[pPlan->nFile];
-  memcpy(pFile->zPath, zPath, (size_t)nPath+1);
-  memcpy(pFile->zKeyId, zKeyId, strlen(zKeyId)+1);
-  pFile->bShared = bShared;
-  pFile->bEncrypted = bEncrypted;
-  *piFile = pPlan->nFile++;
-  return SQLITE_OK;
-}
-
-/*
-** Add the partitions of zScheme to the plan: those of class zFile
-** ("owner", "private" or NULL for both) numbered above iAbove, held by
-** file iFile.
-*/
-static int planAddReach(
-  TenantPlan *pPlan,
-  const char *zScheme,
-  const char *zFile,
-  int iAbove,
-  int iFile,
-  int bReadOnly,
-  char **pzErr
-){
-  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_SCHEME, pzErr);
-  int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, zScheme, -1, SQLITE_STATIC);
-  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zClass = (const char*)sqlite3_column_text(pStmt, 2);
-    TenantReach *pReach;
-    if( sqlite3_column_int(pStmt, 1)<=iAbove ) continue;
-    if( zFile && strcmp(zClass, zFile)!=0 ) continue;
-    if( pPlan->nReach>=TENANT_MAX_PARTITIONS
-     || strlen(zName)>=sizeof(pReach->zPartition) ){
-      sqlite3_reset(pStmt);
-      tenantSetError(pzErr, "partition \"%s\" does not fit a session: keep "
-          "at most %d partitions with names under %d bytes", zName,
-          TENANT_MAX_PARTITIONS, (int)sizeof(pReach->zPartition));
-      return SQLITE_TOOBIG;
-    }
-    pReach = &pPlan->aReach[pPlan->nReach++];
-    memcpy(pReach->zPartition, zName, strlen(zName)+1);
-    pReach->iFile = iFile;
-    pReach->bReadOnly = bReadOnly;
-  }
-  if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
-  sqlite3_reset(pStmt);
-  return SQLITE_OK;
-}
-
-/* Highest partition number of the Onyx scheme: the standard partitions
-** above it are the ones an Onyx customer reaches through its parent. */
-static int planOnyxTop(int *piTop, char **pzErr){
-  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_SCHEME, pzErr);
-  int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
-  *piTop = 0;
-  sqlite3_bind_text(pStmt, 1, "onyx", -1, SQLITE_STATIC);
-  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    int n = sqlite3_column_int(pStmt, 1);
-    if( n>*piTop ) *piTop = n;
-  }
-  if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
-  sqlite3_reset(pStmt);
-  return SQLITE_OK;
-}
-
-/*
-** Build the plan of zCustomer in whatever state it is, and copy the state
-** into zState (16 bytes). Requires the catalog mutex. Shared with
-** provision.c, which declares it itself.
-*/
-int tenantPlanBuild(const char *zCustomer, TenantPlan *pPlan,
-                    char *zState, char **pzErr);
-int tenantPlanBuild(
-  const char *zCustomer,
-  TenantPlan *pPlan,
-  char *zState,
-  char **pzErr
-){
-  sqlite3_stmt *pStmt;
-  int rc;
-  int iOwn = 0, iParentOwner = 0, iParentPrivate = 0;
-  int bEncOwn = 1, bEncParent = 1;
-  int iTop = 0;
-
-  memset(pPlan, 0, sizeof(*pPlan));
-  if( !tenantIdIsSafe(zCustomer) ){
-    tenantSetError(pzErr, "customer \"%s\" not found: customer ids are 1 to "
-        "%d characters of letters, digits, '_', '.' and '-'",
-        zCustomer, TENANT_MAX_ID);
-    return SQLITE_NOTFOUND;
-  }
-
-  pStmt = catalogStmt(CATALOG_STMT_CUSTOMER, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pStmt);
-  if( rc!=SQLITE_ROW ){
-    if( rc!=SQLITE_DONE ) return catalogStepError(pStmt, pzErr);
-    sqlite3_reset(pStmt);
-    tenantSetError(pzErr, "customer \"%s\" not found in the catalog of "
-        "root %s: provision it with tenant_provision(), or set TENANT_ROOT "
-        "to the root that holds it", zCustomer, tenantCatalogRoot());
-    return SQLITE_NOTFOUND;
-  }
-  sqlite3_snprintf(sizeof(pPlan->zCustomer), pPlan->zCustomer, "%s",
-      zCustomer);
-  sqlite3_snprintf(sizeof(pPlan->zTier), pPlan->zTier, "%s",
-      (const char*)sqlite3_column_text(pStmt, 0));
-  sqlite3_snprintf(sizeof(pPlan->zRegion), pPlan->zRegion, "%s",
-      (const char*)sqlite3_column_text(pStmt, 1));
-  sqlite3_snprintf(sizeof(pPlan->zParent), pPlan->zParent, "%s",
-      (const char*)sqlite3_column_text(pStmt, 2));
-  sqlite3_snprintf(16, zState, "%s",
-      (const char*)sqlite3_column_text(pStmt, 3));
-  sqlite3_reset(pStmt);
-
-  rc = planTierEncrypted(pPlan->zTier, &bEncOwn, pzErr);
-  if( rc!=SQLITE_OK ) return rc;
-
-  if( strcmp(pPlan->zTier, "sapphire")==0 ){
-    rc = planAddFile(pPlan, zCustomer, "owner", 0, bEncOwn, &iOwn, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = planAddFile(pPlan, zCustomer, "private", 0, bEncOwn,
-                       &iParentPrivate, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "owner", 0, iOwn, 0, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "private", 0, iParentPrivate, 0,
-                        pzErr);
-    }
-    return rc;
-  }
-
-  /* Opal and Onyx: the parent's files are the parent tier's, and always
-  ** read-only and shared with the parent's other children. */
-  if( pPlan->zParent[0]==0 ){
-    tenantSetError(pzErr, "customer \"%s\" of tier \"%s\" has no parent in "
-        "the catalog: set customers.parent to its Sapphire parent",
-        zCustomer, pPlan->zTier);
-    return SQLITE_CORRUPT;
-  }
-  rc = planTierEncrypted("sapphire", &bEncParent, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = planAddFile(pPlan, zCustomer, "owner", 1, bEncOwn, &iOwn, pzErr);
-  }
-  if( rc!=SQLITE_OK ) return rc;
-
-  if( strcmp(pPlan->zTier, "opal")==0 ){
-    rc = planAddFile(pPlan, pPlan->zParent, "private", 1, bEncParent,
-                     &iParentPrivate, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "owner", 0, iOwn, 0, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "private", 0, iParentPrivate, 1,
-                        pzErr);
-    }
-    return rc;
-  }
-
-  if( strcmp(pPlan->zTier, "onyx")==0 ){
-    rc = planOnyxTop(&iTop, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = planAddFile(pPlan, pPlan->zParent, "owner", 1, bEncParent,
-                       &iParentOwner, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddFile(pPlan, pPlan->zParent, "private", 1, bEncParent,
-                       &iParentPrivate, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "onyx", 0, 0, iOwn, 0, pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "owner", iTop, iParentOwner, 1,
-                        pzErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = planAddReach(pPlan, "standard", "private", iTop, iParentPrivate,
-                        1, pzErr);
-    }
-    return rc;
-  }
-
-  tenantSetError(pzErr, "customer \"%s\" has unknown tier \"%s\" in the "
-      "catalog: use sapphire, opal or onyx", zCustomer, pPlan->zTier);
-  return SQLITE_CORRUPT;
-}
-
-int tenantPlanLoad(
-  const char *zCustomer,
-  const char *zAgent,
-  TenantPlan *pPlan,
-  char **pzErr
-){
-  char zState[16];
-  sqlite3 *db;
-  CatalogVersion v;
-  int bVersion;
-  int bTxn = 0;
-  int rc;
-
-  rc = tenantCatalogOpen(0, pzErr);
-  if( rc!=SQLITE_OK ) return rc;
-  db = tenantCatalogEnter();
-  if( db==0 ) return SQLITE_MISUSE;
-
-  /* A plan read at the catalog's current version is used again. The
-  ** version is read before the plan, so that a write between the two
-  ** leaves a plan newer than its version, which is only read again. */
-  bVersion = catalogVersionRead(&v)==SQLITE_OK;
-  if( bVersion ){
-    const TenantPlan *pCached = catalogPlanFind(zCustomer, zAgent, &v);
-    if( pCached ){
-      memcpy(pPlan, pCached, sizeof(*pPlan));
-      tenantCatalogLeave();
-      return SQLITE_OK;
-    }
-  }
-
-  /* One read transaction for every query of the plan: a consistent
-  ** snapshot, and the WAL read lock taken once instead of per query. */
-  if( sqlite3_get_autocommit(db) ){
-    bTxn = sqlite3_exec(db, "BEGIN", 0, 0, 0)==SQLITE_OK;
-  }
-
-  /* The state decides first: a half-provisioned customer may lack the
-  ** placement rows that building its plan reads. */
-  zState[0] = 0;
-  rc = tenantPlanBuild(zCustomer, pPlan, zState, pzErr);
-  if( rc!=SQLITE_NOTFOUND && strcmp(zState, "provisioning")==0 ){
-    tenantSetError(pzErr, "customer \"%s\" is still being provisioned: "
-        "call tenant_provision() with the same arguments to finish it",
-        zCustomer);
-    rc = SQLITE_BUSY;
-  }else if( rc!=SQLITE_NOTFOUND && zState[0]
-         && strcmp(zState, "active")!=0 ){
-    tenantSetError(pzErr, "customer \"%s\" is being decommissioned: "
-        "call tenant_decommission('%s') to finish it", zCustomer, zCustomer);
-    rc = SQLITE_BUSY;
-  }
-
-  if( rc==SQLITE_OK && zAgent && zAgent[0] ){
-    sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_AGENT, pzErr);
-    if( pStmt==0 ){
-      rc = SQLITE_ERROR;
-    }else{
-      sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-      sqlite3_bind_text(pStmt, 2, zAgent, -1, SQLITE_STATIC);
-      rc = sqlite3_step(pStmt);
-      if( rc==SQLITE_ROW ){
-        sqlite3_reset(pStmt);
-        sqlite3_snprintf(sizeof(pPlan->zAgent), pPlan->zAgent, "%s", zAgent);
-        rc = SQLITE_OK;
-      }else if( rc==SQLITE_DONE ){
-        sqlite3_reset(pStmt);
-        tenantSetError(pzErr, "agent \"%s\" not found for customer \"%s\": "
-            "add it with tenant_add_agent()", zAgent, zCustomer);
-        rc = SQLITE_NOTFOUND;
-      }else{
-        rc = catalogStepError(pStmt, pzErr);
-      }
-    }
-  }
-
-  if( bTxn ) sqlite3_exec(db, "COMMIT", 0, 0, 0);
-  if( rc==SQLITE_OK && bVersion ) catalogPlanKeep(pPlan, &v);
-  tenantCatalogLeave();
-  if( rc!=SQLITE_OK ) memset(pPlan, 0, sizeof(*pPlan));
-  return rc;
-}
-
-int tenantPlanResolve(
-  const char *zLogical,
-  char *zOut,
-  int nOut,
-  char **pzErr
-){
-  char zCustomer[TENANT_MAX_ID+1];
-  const char *zSlash = strchr(zLogical, '/');
-  const char *zPartition;
-  TenantPlan *pPlan;
-  int rc;
-  int i;
-
-  if( zSlash==0 || zSlash==zLogical || zSlash-zLogical>TENANT_MAX_ID ){
-    tenantSetError(pzErr, "invalid logical name \"%s\": "
-        "use \"<customer>/<partition>\"", zLogical);
-    return SQLITE_CANTOPEN;
-  }
-  memcpy(zCustomer, zLogical, (size_t)(zSlash-zLogical));
-  zCustomer[zSlash-zLogical] = 0;
-  zPartition = zSlash+1;
-
-  /* A plan is about 19 KB, so it stays off the stack of the VFS method. */
-  pPlan = sqlite3_malloc64(sizeof(*pPlan));
-  if( pPlan==0 ) return SQLITE_NOMEM;
-  rc = tenantPlanLoad(zCustomer, 0, pPlan, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = SQLITE_NOTFOUND;
-    for(i=0; i<pPlan->nReach; i++){
-      if( strcmp(pPlan->aReach[i].zPartition, zPartition)==0 ){
-        const char *zPath = pPlan->aFile[pPlan->aReach[i].iFile].zPath;
-        if( (int)strlen(zPath)>=nOut ){
-          tenantSetError(pzErr, "path of \"%s\" is longer than %d bytes: "
-              "choose a shorter root folder", zLogical, nOut-1);
-          rc = SQLITE_CANTOPEN;
-        }else{
-          memcpy(zOut, zPath, strlen(zPath)+1);
-          rc = SQLITE_OK;
-        }
-        break;
-      }
-    }
-    if( rc==SQLITE_NOTFOUND ){
-      tenantSetError(pzErr, "customer \"%s\" does not reach partition "
-          "\"%s\": use one of the partitions of its tier (%s)",
-          zCustomer, zPartition, pPlan->zTier);
-    }
-  }
-  sqlite3_free(pPlan);
-  return rc;
-}
-
 int tenantCatalogTablesOf(
   int nPartition,
   const char *const *azPartition,
@@ -1051,7 +406,6 @@ int tenantCatalogTablesOf(
   int nName = 0;
   int nAlloc = 0;
   char *zKey;
-  CatalogTablesSlot *pHit = 0;
   CatalogVersion v;
   int bVersion;
   int bTxn = 0;
@@ -1071,20 +425,14 @@ int tenantCatalogTablesOf(
   /* The lists read at the catalog's current version are used again, as
   ** plans are in tenantPlanLoad(). */
   bVersion = catalogVersionRead(&v)==SQLITE_OK;
-  for(i=0; bVersion && i<CATALOG_CACHE_SLOTS; i++){
-    CatalogTablesSlot *pSlot = catalogTablesCache[i];
-    if( pSlot && catalogVersionSame(&pSlot->v, &v)
-     && strcmp(pSlot->zKey, zKey)==0 ){
-      pHit = pSlot;
-      break;
+  if( bVersion ){
+    rc = catalogTablesFind(zKey, &v, &nName, &azName, &aiPartition);
+    if( rc!=SQLITE_NOTFOUND ){
+      tenantCatalogLeave();
+      sqlite3_free(zKey);
+      goto tables_each;
     }
-  }
-  if( pHit ){
-    rc = catalogTablesCopy(pHit, &azName, &aiPartition);
-    if( rc==SQLITE_OK ) nName = pHit->nName;
-    tenantCatalogLeave();
-    sqlite3_free(zKey);
-    goto tables_each;
+    rc = SQLITE_OK;
   }
 
   /* One read transaction for all the partitions: one snapshot, and the
