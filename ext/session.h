@@ -1,6 +1,7 @@
 /*
-** Private interface of sessions, shared by session.c (binding) and
-** authorizer.c (the authorizer of a bound connection).
+** Private interface of sessions, shared by session.c (binding),
+** sessiontemp.c (the temp schema of a bound connection) and authorizer.c
+** (the authorizer of a bound connection).
 */
 #ifndef TENANT_SESSION_H
 #define TENANT_SESSION_H
@@ -33,6 +34,42 @@ struct TenantSession {
   TenantMeter *pMeter;               /* API call count, NULL when off */
   TenantSession *pNext;              /* list of all sessions */
 };
+
+/* A temp virtual table that binding creates: an isolation table (module
+** tenant_row) or a placeholder (module tenant_hidden). */
+typedef struct TenantTempTable TenantTempTable;
+struct TenantTempTable {
+  const char *zName;           /* table name, owned by the session or list */
+  const char *zModule;         /* TENANT_ROW_MODULE or TENANT_HIDDEN_MODULE */
+};
+
+/* The temp virtual tables of one binding, in creation order. */
+typedef struct TenantTempList TenantTempList;
+struct TenantTempList {
+  int nTable;
+  TenantTempTable *aTable;
+  int nOwned;                  /* placeholder names the list allocated */
+  char **azOwned;
+};
+
+void tenantTempListFree(TenantTempList *pList);
+
+/* The mutex of the list of sessions and of the table names of each shared
+** file (session.c). */
+sqlite3_mutex *tenantSessionMutex(void);
+
+/* Run one internal statement with up to two text parameters (session.c). */
+int tenantSessionExec(TenantSession *p, const char *zSql,
+                      const char *zP1, const char *zP2, int iP3,
+                      char **pzErr);
+
+/* The steps of a binding that build the temp schema (sessiontemp.c). */
+int tenantSessionListTables(TenantSession *p, char **pzErr);
+int tenantSessionPrewrite(TenantSession *p, TenantTempList *pList,
+                          char **pzErr);
+int tenantSessionIsolate(TenantSession *p, int bAtOpen,
+                         TenantTempList *pEarly, char **pzErr);
+void tenantSessionDropTemp(TenantSession *p);
 
 /* Record zName as a table an unqualified read may resolve to. */
 int tenantSessionKnow(TenantSession *p, const char *zName);
