@@ -1,7 +1,7 @@
 /*
 ** Private interface of the "tenant_row" isolation virtual table, shared by
-** rowvtab.c (creation, planning, scans) and rowwrite.c (xUpdate and the
-** transaction methods).
+** rowvtab.c (creation, planning), rowscan.c (cursors and scans) and
+** rowwrite.c (xUpdate and the transaction methods).
 */
 #ifndef TENANT_ROWVTAB_H
 #define TENANT_ROWVTAB_H
@@ -10,6 +10,10 @@
 
 /* Inner scan statements kept per virtual table, keyed by idxStr. */
 #define ROW_CACHE_SIZE 8
+
+/* Bit of idxNum: the plan returns at most one row (SQLITE_INDEX_SCAN_UNIQUE),
+** so xNext ends the scan without stepping the inner statement again. */
+#define ROW_PLAN_ONE_ROW 0x01
 
 typedef struct RowCachedStmt RowCachedStmt;
 typedef struct RowCursor RowCursor;
@@ -98,12 +102,12 @@ struct RowVtab {
 };
 
 /* Run an inner statement on the session's connection, inside the internal
-** bracket that lets it reach the secret schema (rowvtab.c). */
+** bracket that lets it reach the secret schema (rowscan.c). */
 int rowPrepare(RowVtab *p, const char *zSql, sqlite3_stmt **ppStmt);
 int rowStep(RowVtab *p, sqlite3_stmt *pStmt);
 
 /* If a cursor of p has just read row iRowid, set *pnByte to the estimate of
-** that stored row and return 1; else return 0 (rowvtab.c). */
+** that stored row and return 1; else return 0 (rowscan.c). */
 int rowReadRowBytes(RowVtab *p, sqlite3_int64 iRowid, sqlite3_int64 *pnByte);
 
 /* Copy the connection's current error message to the virtual table. */
@@ -115,6 +119,20 @@ void rowCopyInnerError(RowVtab *p);
 int rowShapeAcquire(RowVtab *p, int bCreate, RowShape **ppShape,
                     char **pzErr);
 void rowShapeRelease(RowShape *pShape);
+
+/* Free a cursor that no statement uses, handing its statement back to the
+** cache. Accepts NULL (rowscan.c). */
+void rowCursorFree(RowVtab *p, RowCursor *pCur);
+
+/* The scan path (rowscan.c), in the module's method table. */
+int rowvtabOpen(sqlite3_vtab*, sqlite3_vtab_cursor**);
+int rowvtabClose(sqlite3_vtab_cursor*);
+int rowvtabFilter(sqlite3_vtab_cursor*, int, const char*,
+                  int, sqlite3_value**);
+int rowvtabNext(sqlite3_vtab_cursor*);
+int rowvtabEof(sqlite3_vtab_cursor*);
+int rowvtabColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
+int rowvtabRowid(sqlite3_vtab_cursor*, sqlite_int64*);
 
 /* The write path (rowwrite.c), in the module's method table. */
 int rowvtabUpdate(sqlite3_vtab*, int, sqlite3_value**, sqlite_int64*);
