@@ -21,7 +21,7 @@ SQLITE_EXTENSION_INIT3
 #include <unistd.h>
 
 /* Build the plan of a customer in any state, with the catalog mutex held.
-** Defined in catalog.c. */
+** Defined in catalogplan.c. */
 int tenantPlanBuild(const char *zCustomer, TenantPlan *pPlan,
                     char *zState, char **pzErr);
 

@@ -5,7 +5,9 @@
 **   tenant.c     entry point, host checks, registration, error helpers
 **   keys.c       master key loading and per-file key derivation (HKDF-SHA256)
 **   catalog.c    the control database: policy, regions, customers, placements,
-**                agents, application tables; routing plans for sessions
+**                agents, application tables
+**   catalogplan.c  routing plans for sessions
+**   catalogcache.c the per-process cache of plans and table lists
 **   provision.c  the administrative SQL functions: provisioning, agents,
 **                application tables, registration
 **   placement.c  their shared helpers and the placement files they build
@@ -15,15 +17,18 @@
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
 **   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
 **   session.c    binding a connection to a customer
+**   sessiontemp.c  the temp schema of a bound connection: isolation tables,
+**                placeholders
 **   authorizer.c the authorizer of a bound connection
-**   rowvtab.c    the "tenant_row" isolation virtual table: scans
+**   rowvtab.c    the "tenant_row" isolation virtual table: planning
+**   rowscan.c    its cursors and scans
 **   rowwrite.c   its write path: xUpdate, storage checks, transactions
 **   placeholder.c  the "tenant_hidden" placeholder for unreached tables
 **   memfile.c    the in-memory main database of a session
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
-**   quota.c, quotadisk.c, quotameasure.c
-**                storage accounting and limits: shared files, dedicated
-**                files, recomputation
+**   quota.c, quotarow.c, quotadisk.c, quotameasure.c
+**                storage accounting and limits: shared files, the estimate
+**                of a row, dedicated files, recomputation
 **   meter.c      API calls per month, flushed to the catalog
 **   report.c     upgrade candidates, usage and cost reports
 **
@@ -85,7 +90,7 @@ void tenantKeyFormatRaw(const unsigned char *aKey, char *zOut);
 /* Overwrite n bytes of key material so it does not linger in memory. */
 void tenantKeyWipe(void *p, size_t n);
 
-/* ---- catalog.c -------------------------------------------------------- */
+/* ---- catalog.c, catalogplan.c, catalogcache.c ------------------------- */
 
 /*
 ** The root folder of this process and its catalog connection. The root is
@@ -293,7 +298,7 @@ int tenantMemFileOpen(sqlite3_file *pFile, int nSpace);
 ** every statement that names it fails with "no such table: <t>". */
 int tenantPlaceholderRegister(sqlite3 *db);
 
-/* ---- quota.c: storage accounting and limits ---------------------------- */
+/* ---- quota.c, quotarow.c: storage accounting and limits --------------- */
 
 /*
 ** Storage accounting of one shared table behind an isolation virtual
@@ -387,7 +392,7 @@ int tenantQuotaDiskCheckWrite(TenantQuotaDisk *p, sqlite3_file *pReal,
 void tenantQuotaDiskClose(TenantQuotaDisk *p);
 
 /* Build in *pzExpr the SQL expression of the estimate of one stored row of
-** zSchema.zTable (see quota.c), for sum() over the rows. */
+** zSchema.zTable (see quotarow.c), for sum() over the rows. */
 int tenantQuotaRowSql(sqlite3 *db, const char *zSchema, const char *zTable,
                       char **pzExpr);
 
