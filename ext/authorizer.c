@@ -200,6 +200,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
     ** run unchecked. */
     return zInner ? SQLITE_DENY : SQLITE_OK;
   }
+  tenantSessionTraceRestore(p);
 
   switch( eAction ){
     case SQLITE_SELECT:

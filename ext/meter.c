@@ -23,10 +23,11 @@
 ** session. It exists to measure their cost; usage drifts while it is off.
 **
 ** LIMITATIONS: the trace callback is the connection's only one. Binding
-** installs it, and the session installs it again each time the extension
-** has run statements of its own, so a trace that an application installs
-** on a bound connection (the shell's .trace) lasts only until then, and
-** the statements run meanwhile are not counted. Agents are not counted here: they are the
+** installs it, and the session installs it again as each statement is
+** prepared (from the authorizer) and after the extension's own
+** statements. A trace that an application installs on a bound connection
+** (the shell's .trace) lasts only until then; statements prepared before
+** it and run while it is in place are not counted. Agents are not counted here: they are the
 ** rows of the catalog's agents table.
 */
 #include "tenant_int.h"

@@ -341,7 +341,12 @@ static int rowCursorBind(RowCursor *pCur, const char *zCustomer,
       case SQLITE_TEXT:
         z = sqlite3_value_text(pArg);
         n = sqlite3_value_bytes(pArg);
-        if( n>0 ) memcpy(zCopy, z, n);
+        if( n==0 ){
+          /* No buffer may exist yet, and a NULL pointer would bind NULL. */
+          rc = sqlite3_bind_text(pStmt, i+2, "", 0, SQLITE_STATIC);
+          break;
+        }
+        memcpy(zCopy, z, n);
         rc = sqlite3_bind_text(pStmt, i+2, zCopy, n, SQLITE_STATIC);
         zCopy += n;
         break;

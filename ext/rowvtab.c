@@ -119,7 +119,6 @@ static void rowFree(RowVtab *p){
   }
   for(i=0; i<6; i++){
     sqlite3_finalize(p->apInsert[i]);
-    sqlite3_finalize(p->apInsertJournal[i]);
     sqlite3_finalize(p->apUpdate[i]);
   }
   sqlite3_finalize(p->pDelete);

@@ -79,8 +79,6 @@ struct RowVtab {
   sqlite3_vtab_cursor *pIdle; /* a closed cursor that the next xOpen reuses,
                               ** with its reset inner statement, or NULL */
   sqlite3_stmt *apInsert[6];  /* INSERT OR <mode> ... VALUES, by conflict mode */
-  sqlite3_stmt *apInsertJournal[6]; /* the same as INSERT ... SELECT, which
-                              ** opens a statement journal (rowwrite.c) */
   sqlite3_stmt *apUpdate[6];  /* UPDATE OR <mode>, indexed by conflict mode */
   sqlite3_stmt *pDelete;
   sqlite3_stmt *pOpenSavepoint; /* writes nothing, opens a statement

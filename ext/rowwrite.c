@@ -40,9 +40,8 @@ static int rowConflictSlot(int eMode){
 /* ---- xUpdate ----------------------------------------------------------- */
 
 /*
-** Prepare the write statement of one kind on first use: 'I'nsert as
-** INSERT ... VALUES, 'J' the same insert as INSERT ... SELECT (see
-** rowInsertNeedsJournal), 'U'pdate or 'D'elete. Insert binds the columns
+** Prepare the write statement of one kind on first use: 'I'nsert,
+** 'U'pdate or 'D'elete. Insert binds the columns
 ** to ?1..?nCol. Update binds the columns to ?1..?nCol (customer_id is
 ** bound but not assigned), the rowid to ?nCol+1 and the customer to
 ** ?nCol+2. Delete binds the rowid to ?1 and the customer to ?2.
@@ -56,7 +55,6 @@ static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
   int i;
 
   if( eKind=='I' ) pp = &p->apInsert[rowConflictSlot(eMode)];
-  else if( eKind=='J' ) pp = &p->apInsertJournal[rowConflictSlot(eMode)];
   else if( eKind=='U' ) pp = &p->apUpdate[rowConflictSlot(eMode)];
   else pp = &p->pDelete;
   if( *pp ){
@@ -65,7 +63,7 @@ static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
   }
 
   zList = sqlite3_mprintf("%s", "");
-  if( eKind=='I' || eKind=='J' ){
+  if( eKind=='I' ){
     char *zValues = sqlite3_mprintf("%s", "");
     for(i=0; zList && zValues && i<p->nCol; i++){
       zList = sqlite3_mprintf("%z%s\"%w\"", zList, i ? ", " : "", p->azCol[i]);
@@ -77,10 +75,9 @@ static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
       }
     }
     if( zList && zValues ){
-      zSql = sqlite3_mprintf("INSERT OR %s INTO \"%w\".\"%w\"(%s) %s%s%s",
-                             rowConflictKeyword(eMode), p->zSchema, p->zTable,
-                             zList, eKind=='J' ? "SELECT " : "VALUES(",
-                             zValues, eKind=='J' ? "" : ")");
+      zSql = sqlite3_mprintf("INSERT OR %s INTO \"%w\".\"%w\"(%s)"
+                             " VALUES(%s)", rowConflictKeyword(eMode),
+                             p->zSchema, p->zTable, zList, zValues);
     }
     sqlite3_free(zValues);
   }else if( eKind=='U' ){
@@ -141,50 +138,52 @@ static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
 }
 
 /*
-** True when an insert must run as INSERT ... SELECT.
-**
 ** A statement that writes several rows through the virtual table (INSERT
-** ... SELECT, a multi-row VALUES) runs in a statement savepoint inside a
-** transaction, and SQLite reports that savepoint to xSavepoint. If the
-** statement fails part way, SQLite rolls every file back to it, but a
-** file's pager rolls back only the savepoints it has open, and the
-** savepoint was opened before any row reached the real file.
+** ... SELECT, a multi-row VALUES, an UPDATE or DELETE of several rows) runs
+** in a statement savepoint inside a transaction, and SQLite reports that
+** savepoint to xSavepoint. If the statement fails part way, SQLite rolls
+** every file back to it, but a file's pager rolls back only the savepoints
+** it has open, and the savepoint was opened before any row reached the
+** real file.
 **
-** An inner INSERT ... SELECT counts as a multi-row write, so SQLite gives it
-** a statement journal of its own. Its pager then opens every savepoint
-** below the inner one, the outer statement's among them, and keeps them
-** after the inner statement ends. An inner INSERT ... VALUES opens none:
-** it is atomic on its own and cheaper, since a statement journal copies
-** each page it changes, which SQLCipher also encrypts.
+** An inner INSERT ... SELECT in conflict mode ABORT counts as a multi-row
+** write that may abort, so SQLite gives it a statement journal of its own.
+** Its pager then opens every savepoint below the inner one, the outer
+** statement's among them, and keeps them after the inner statement ends.
+** The inner writes themselves (INSERT ... VALUES, UPDATE and DELETE of one
+** row) open none: they are atomic on their own and cheaper, since a
+** statement journal copies each page it changes, which SQLCipher also
+** encrypts.
 **
-** So the first insert after a new savepoint runs as INSERT ... SELECT and
-** the rest as INSERT ... VALUES, which the open savepoints still cover.
-** nFileSavepoint counts the savepoints that the real file's pager has open.
-** rowvtabSavepoint sets it when an inner statement that opens its statement
-** journal calls it, and xRelease and xRollbackTo lower it. Both hosts
-** (SQLite 3.15.2 and 3.40) behave so: t_isolation.c fails a statement at
-** its third row in several contexts and checks that no row stays.
+** So before the first write after a new savepoint, rowOpenFileSavepoints()
+** runs an INSERT ... SELECT that selects no row; it writes nothing, and the
+** open savepoints then cover the writes that follow. nFileSavepoint counts
+** the savepoints that the real file's pager has open. rowvtabSavepoint
+** sets it when an inner statement that opens its statement journal calls
+** it, and xRelease and xRollbackTo lower it. Both hosts (SQLite 3.15.2 and
+** 3.40) behave so: t_isolation.c, t_limits.c and t_quota.c fail statements
+** part way in several contexts and conflict modes and check that no row
+** stays. The statement is always in mode ABORT, because in mode IGNORE
+** SQLite 3.15.2 opens no statement journal for it.
 */
-static int rowInsertNeedsJournal(RowVtab *p){
+static int rowNeedsFileSavepoint(RowVtab *p){
   return p->nSavepoint>p->nFileSavepoint;
 }
 
 /*
 ** Make the real file's pager open the savepoints that SQLite has reported,
-** before an UPDATE or DELETE, which has no form of its own that opens a
-** statement journal. The statement run for it, an INSERT ... SELECT that
-** selects no row, writes nothing but opens one, like the first insert of
-** rowInsertNeedsJournal. Without it, a multi-row UPDATE that fails part
-** way inside a transaction kept the rows changed before the failing one
-** on SQLite 3.40, while the storage total rolled back.
+** before a write (see rowNeedsFileSavepoint). Without it, a multi-row
+** statement that fails part way inside a transaction kept the rows written
+** before the failing one, while the storage total rolled back.
 */
 static int rowOpenFileSavepoints(RowVtab *p){
   int rc;
-  if( !rowInsertNeedsJournal(p) ) return SQLITE_OK;
+  if( !rowNeedsFileSavepoint(p) ) return SQLITE_OK;
   if( p->pOpenSavepoint==0 ){
-    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\" SELECT * FROM"
-                                 " \"%w\".\"%w\" WHERE 0", p->zSchema,
-                                 p->zTable, p->zSchema, p->zTable);
+    char *zSql = sqlite3_mprintf("INSERT OR ABORT INTO \"%w\".\"%w\""
+                                 " SELECT * FROM \"%w\".\"%w\" WHERE 0",
+                                 p->zSchema, p->zTable, p->zSchema,
+                                 p->zTable);
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = rowPrepare(p, zSql, &p->pOpenSavepoint);
     sqlite3_free(zSql);
@@ -361,10 +360,8 @@ int rowvtabUpdate(
       return SQLITE_CONSTRAINT;
     }
     rc = rowQuotaCheck(p, 'I', eMode, argv, zCustomer, &nDelta);
-    if( rc==SQLITE_OK ){
-      rc = rowWriteStmt(p, rowInsertNeedsJournal(p) ? 'J' : 'I', eMode,
-                        &pStmt);
-    }
+    if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
+    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     /* The session's strings outlive this call, and rowRunWrite clears the
     ** bindings before it returns, so they are bound without a copy. */
@@ -419,7 +416,7 @@ int rowvtabUpdate(
 ** join the connection's transaction. These methods keep the storage total
 ** of the customer (quota.c) in step with it, and write it to the file's
 ** tenant_usage table in xSync, before the commit. They also count the
-** open savepoints for rowInsertNeedsJournal. SQLite numbers savepoints
+** open savepoints for rowNeedsFileSavepoint. SQLite numbers savepoints
 ** from 0, and xSavepoint(i) opens savepoint i when the table joins a
 ** transaction late.
 */

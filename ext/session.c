@@ -79,13 +79,19 @@ static int tenantSessionTrace(unsigned, void*, void*, void*);
 /*
 ** Statements started inside the bracket are not counted. A metered session
 ** also removes its trace for the bracket. SQLite 3.40 formats a "-- <sql>"
-** copy of every statement that a virtual table runs, for the trace
-** callback to skip; callgrind counted about a thousand instructions per
-** inner statement for it.
+** copy of every statement that a virtual table runs, only for the trace
+** callback to skip it. Callgrind counted about a thousand instructions per
+** inner statement for that copy.
 */
 void tenantSessionEnterInternal(TenantSession *p){
   if( p->nInternal++==0 && p->pMeter ){
     sqlite3_trace_v2(p->db, 0, 0, 0);
+  }
+}
+
+void tenantSessionTraceRestore(TenantSession *p){
+  if( p->pMeter && p->nInternal==0 ){
+    sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
   }
 }
 
@@ -344,6 +350,38 @@ static int tenantDirectOnly(void){
 }
 
 /*
+** Fail when binding would drop temp objects of the application. Binding
+** keeps the session's temporary data in memory (PRAGMA temp_store=MEMORY),
+** and changing temp_store closes the temp database with its tables, views
+** and triggers.
+*/
+static int tenantSessionCheckTempStore(TenantSession *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int eStore = 0;
+  int nObject = 0;
+
+  if( sqlite3_prepare_v2(p->db, "PRAGMA temp_store", -1, &pStmt, 0)
+      ==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    eStore = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( eStore==2 ) return SQLITE_OK;
+  pStmt = 0;
+  if( sqlite3_prepare_v2(p->db, "SELECT count(*) FROM sqlite_temp_master",
+                         -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    nObject = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( nObject==0 ) return SQLITE_OK;
+  tenantSetError(pzErr, "the connection has %d temp object%s, which binding"
+      " would drop when it moves temporary data to memory: run PRAGMA"
+      " temp_store=MEMORY before creating them, or bind first", nObject,
+      nObject==1 ? "" : "s");
+  return SQLITE_ERROR;
+}
+
+/*
 ** Bind the connection of p to zCustomer (and zAgent when not NULL); bAtOpen
 ** is true while the connection opens on a tenant URI. On failure the
 ** connection is left unbound with nothing attached, and *pzErr explains
@@ -387,6 +425,11 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
       tenantSessionReset(p);
       return SQLITE_ERROR;
     }
+  }
+  rc = tenantSessionCheckTempStore(p, pzErr);
+  if( rc!=SQLITE_OK ){
+    tenantSessionReset(p);
+    return rc;
   }
   for(i=0; i<p->plan.nFile; i++){
     unsigned char aRand[16];

@@ -246,11 +246,38 @@ static int tenantSessionHide(TenantSession *p, int iFile,
   return rc;
 }
 
-/* Create the tables of pList one CREATE VIRTUAL TABLE statement each. A
-** placeholder gives way to a temp table of the same name that exists. */
+/*
+** Fail when a temp table or view of the application has the name of a
+** table of pList. It would stand in front of the isolation table or the
+** placeholder, and once dropped leave the name to the raw shared table.
+*/
+static int tenantSessionCheckClash(TenantSession *p, TenantTempList *pList,
+                                   char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2(p->db, "SELECT type, name FROM sqlite_temp_master"
+                          " WHERE type IN ('table','view')", -1, &pStmt, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
+    if( zName && tenantTempListHas(pList, zName) ){
+      tenantSetError(pzErr, "the connection has a temp %s \"%s\", the name"
+          " of a table of customer \"%s\": drop it before binding, or bind"
+          " a new connection", sqlite3_column_text(pStmt, 0), zName,
+          p->plan.zCustomer);
+      rc = SQLITE_ERROR;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Create the tables of pList one CREATE VIRTUAL TABLE statement each,
+** after checking that no temp table of the application has their names. */
 static int tenantSessionCreateEach(TenantSession *p, TenantTempList *pList,
                                    char **pzErr){
-  int i, rc = SQLITE_OK;
+  int i;
+  int rc = tenantSessionCheckClash(p, pList, pzErr);
   for(i=0; i<pList->nTable && rc==SQLITE_OK; i++){
     const char *zModule = pList->aTable[i].zModule;
     int bHidden = strcmp(zModule, TENANT_HIDDEN_MODULE)==0;

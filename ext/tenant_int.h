@@ -269,6 +269,10 @@ int tenantSessionLookupTable(TenantSession *p, const char *zTable,
 void tenantSessionEnterInternal(TenantSession *p);
 void tenantSessionLeaveInternal(TenantSession *p);
 
+/* Install the metering trace again, in case the application replaced it;
+** the authorizer calls it as each statement is prepared. */
+void tenantSessionTraceRestore(TenantSession *p);
+
 /* ---- rowvtab.c -------------------------------------------------------- */
 
 #define TENANT_ROW_MODULE "tenant_row"

@@ -522,6 +522,65 @@ static void testValueCopies(sqlite3 *pA, sqlite3 *pRaw){
   if( zErr ) tap_diag("%s", zErr);
 }
 
+/*
+** An empty text argument is a value like any other. Each check runs on a
+** new session, so that the scan's cursor is new and has copied no argument
+** before.
+*/
+static void testEmptyTextArgument(sqlite3 *pRaw){
+  static const struct { const char *zName, *zSession, *zRaw; } aEmpty[] = {
+    { "empty text: data = ''",
+      "SELECT id FROM basic_communications WHERE data='' ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data='' ORDER BY id" },
+    { "empty text: data >= ''",
+      "SELECT id FROM basic_communications WHERE data>='' ORDER BY id",
+      "SELECT id FROM basic_communications WHERE customer_id='A'"
+      " AND data>='' ORDER BY id" },
+    { "empty text: key = ''",
+      "SELECT id, data FROM basic_communications WHERE id=''",
+      "SELECT id, data FROM basic_communications WHERE customer_id='A'"
+      " AND id=''" },
+  };
+  sqlite3 *pA = openSession("A");
+  const char *zErr;
+  size_t i;
+
+  if( pA==0 ) return;
+  zErr = tap_exec_error(pA, "INSERT INTO basic_communications(id, data)"
+                            " VALUES ('e1', ''), ('', 'empty key')");
+  tap_ok(zErr==0, "empty text: rows of A inserted");
+  if( zErr ) tap_diag("%s", zErr);
+  sqlite3_close(pA);
+
+  for(i=0; i<sizeof(aEmpty)/sizeof(aEmpty[0]); i++){
+    int nSession, nRaw;
+    char *zSession, *zRaw;
+    pA = openSession("A");
+    if( pA==0 ) return;
+    zSession = dumpRows(pA, aEmpty[i].zSession, 0, &nSession);
+    zRaw = dumpRows(pRaw, aEmpty[i].zRaw, 0, &nRaw);
+    tap_is_str(zSession, zRaw, aEmpty[i].zName);
+    tap_ok(nRaw>0, "%s: raw result has rows", aEmpty[i].zName);
+    sqlite3_free(zSession);
+    sqlite3_free(zRaw);
+    sqlite3_close(pA);
+  }
+
+  /* An UPDATE that finds its row by an empty key changes it. */
+  pA = openSession("A");
+  if( pA==0 ) return;
+  zErr = tap_exec_error(pA, "UPDATE basic_communications SET data='found'"
+                            " WHERE id=''");
+  tap_ok(zErr==0, "empty text: update by empty key runs");
+  tap_is_int(sqlite3_changes(pA), 1, "empty text: update by empty key"
+             " changes its row");
+  zErr = tap_exec_error(pA, "DELETE FROM basic_communications"
+                            " WHERE id IN ('e1', '')");
+  tap_ok(zErr==0, "empty text: rows of A deleted");
+  sqlite3_close(pA);
+}
+
 static void testSessionB(sqlite3 *pB, sqlite3 *pRaw){
   tap_is_int(queryInt(pB, "SELECT count(*) FROM basic_communications"),
              queryInt(pRaw, "SELECT count(*) FROM basic_communications"
@@ -857,6 +916,7 @@ int main(void){
   testHostQueries(pA, pRaw);
   testCountingScan(pA, pRaw);
   testValueCopies(pA, pRaw);
+  testEmptyTextArgument(pRaw);
   testSessionB(pB, pRaw);
   testInsert(pA, pRaw);
   testConflicts(pA, pRaw);

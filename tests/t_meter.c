@@ -99,6 +99,19 @@ static void testCount(sqlite3 *dbAdmin){
              " WHERE api_calls_month>0"), "1", "count: only X has calls");
 }
 
+/* 2b. A session that replaces the trace, as the shells' ".trace off" does,
+** is still counted: the next statement prepared installs it again. A
+** Sapphire session has no isolation table to do it. */
+static void testTraceReplaced(sqlite3 *dbAdmin){
+  sqlite3 *db = openSession("S");
+  runStatements(db, 1);
+  sqlite3_trace_v2(db, 0, 0, 0);
+  runStatements(db, 4);
+  sqlite3_close(db);
+  tap_is_str(callsOf(dbAdmin, "S"), "5",
+             "trace: statements after the trace was removed are counted");
+}
+
 /* 3. A flush after TENANT_METER_FLUSH_SECONDS, at the next statement. */
 static void testSeconds(sqlite3 *dbAdmin){
   sqlite3 *db;
@@ -163,6 +176,7 @@ int main(int argc, char **argv){
   tap_open(&dbAdmin);
   testSetup(dbAdmin);
   testCount(dbAdmin);
+  testTraceReplaced(dbAdmin);
   testSeconds(dbAdmin);
   testOff(dbAdmin);
   testCrash(dbAdmin);

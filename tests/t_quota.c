@@ -312,6 +312,30 @@ static void testSavepointFirstWrite(sqlite3 *dbAdmin){
   sqlite3_close(db);
 }
 
+/*
+** INSERT OR IGNORE of several rows that reaches the limit part way, inside
+** a transaction: the statement is undone whole, or the rows it keeps are
+** counted. Either way the stored total matches the rows.
+*/
+static void testIgnoreInsertAtLimit(sqlite3 *dbAdmin){
+  sqlite3 *db = openSession("A");
+  const char *zErr;
+
+  tap_ok(tap_exec_error(db, "BEGIN")==0, "ignore at limit: BEGIN");
+  zErr = tap_exec_error(db, "INSERT OR IGNORE INTO basic_communications"
+                        "(id, data) VALUES('i1', printf('%.500c', 'x')),"
+                        " ('i2', printf('%.3000c', 'x'))");
+  tap_ok(zErr!=0 && strstr(zErr, "storage limit reached")!=0,
+         "ignore at limit: the second row is over the limit");
+  tap_exec_error(db, "COMMIT");
+  tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+             "tenant_storage_check('A')"), "0",
+             "ignore at limit: stored total matches the rows");
+  tap_exec_error(db, "DELETE FROM basic_communications WHERE id='i1'");
+  tap_query_text(dbAdmin, "SELECT tenant_storage_repair('A')");
+  sqlite3_close(db);
+}
+
 /* 2. Rows are counted as they are written, and match a recomputation. */
 static void testAccounting(sqlite3 *dbAdmin){
   sqlite3 *db = openSession("A");
@@ -571,6 +595,7 @@ int main(int argc, char **argv){
   testAccounting(dbAdmin);
   testUpdatedRows(dbAdmin);
   testSavepointFirstWrite(dbAdmin);
+  testIgnoreInsertAtLimit(dbAdmin);
   testHidden();
   testLimit(dbAdmin, "rollback journal");
 

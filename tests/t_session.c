@@ -561,6 +561,102 @@ static void testCatalogChange(sqlite3 *dbAdmin){
   sqlite3_close(db);
 }
 
+/* A check name built from a format, in one of two static buffers. */
+static const char *checkName(const char *zFormat, const char *zArg){
+  static char azName[2][256];
+  static int iNext = 0;
+  char *z = azName[iNext];
+  iNext = 1 - iNext;
+  snprintf(z, 256, zFormat, zArg);
+  return z;
+}
+
+/*
+** A temp table of the application's own that has the name of a hidden
+** shared table would stand in front of its placeholder, and once dropped
+** leave the name to the raw shared table. So tenant_bind() refuses to bind
+** beside it and leaves the connection unbound. After the application drops
+** it, binding hides the name: its rows are not counted, and no error
+** message names the secret schema.
+*/
+static void testPlaceholderClash(void){
+  static const char *const azTable[] = {
+    "communications_data", "tenant_usage", 0
+  };
+  int i;
+
+  for(i=0; azTable[i]; i++){
+    sqlite3 *db = 0;
+    char zSql[256];
+    char zWant[512];
+    const char *zErr;
+
+    tap_open(&db);
+    tap_is_str(tap_exec_error(db, "PRAGMA temp_store=MEMORY"), 0,
+               checkName("clash: temp_store set for %s", azTable[i]));
+    snprintf(zSql, sizeof(zSql), "CREATE TEMP TABLE \"%s\"(x)", azTable[i]);
+    tap_is_str(tap_exec_error(db, zSql), 0,
+               checkName("clash: own temp table %s", azTable[i]));
+    snprintf(zWant, sizeof(zWant), "tenant: the connection has a temp table"
+             " \"%s\", the name of a table of customer \"X1\": drop it"
+             " before binding, or bind a new connection", azTable[i]);
+    tap_is_str(tap_exec_error(db, "SELECT tenant_bind('X1')"), zWant,
+               checkName("clash: binding beside %s refused", azTable[i]));
+    tap_is_str(tap_query_text(db, "SELECT quote(tenant_whoami())"), "NULL",
+               checkName("clash: unbound after %s", azTable[i]));
+    snprintf(zSql, sizeof(zSql), "DROP TABLE temp.\"%s\"", azTable[i]);
+    tap_is_str(tap_exec_error(db, zSql), 0,
+               checkName("clash: own temp table %s dropped", azTable[i]));
+    tap_is_str(tap_exec_error(db, "SELECT tenant_bind('X1')"), 0,
+               checkName("clash: X1 bound once %s is gone", azTable[i]));
+
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM \"%s\"", azTable[i]);
+    zErr = tap_exec_error(db, zSql);
+    tap_ok(zErr!=0, "%s", checkName("clash: rows of raw %s not counted",
+                                    azTable[i]));
+    snprintf(zSql, sizeof(zSql), "SELECT rowid FROM \"%s\"", azTable[i]);
+    zErr = tap_exec_error(db, zSql);
+    tap_ok(zErr!=0 && strstr(zErr, "prohibited")==0,
+           "%s", checkName("clash: error for raw %s names no schema",
+                           azTable[i]));
+    if( zErr ) tap_diag("%s", zErr);
+    sqlite3_close(db);
+  }
+}
+
+/*
+** Binding moves temporary data to memory, which drops temp objects unless
+** temp_store is MEMORY already: tenant_bind() refuses rather than drop the
+** application's view, and binds once temp_store is MEMORY.
+*/
+static void testTempObjectsKept(void){
+  sqlite3 *db = 0;
+
+  tap_open(&db);
+  tap_is_str(tap_exec_error(db, "CREATE TEMP VIEW v AS SELECT 7 AS n"), 0,
+             "temp objects: view created");
+  tap_is_str(tap_exec_error(db, "SELECT tenant_bind('X1')"),
+             "tenant: the connection has 1 temp object, which binding would"
+             " drop when it moves temporary data to memory: run PRAGMA"
+             " temp_store=MEMORY before creating them, or bind first",
+             "temp objects: binding refused");
+  tap_is_str(tap_query_text(db, "SELECT n FROM v"), "7",
+             "temp objects: view kept");
+  tap_is_str(tap_query_text(db, "SELECT quote(tenant_whoami())"), "NULL",
+             "temp objects: connection unbound");
+  sqlite3_close(db);
+
+  tap_open(&db);
+  tap_is_str(tap_exec_error(db, "PRAGMA temp_store=MEMORY;"
+             " CREATE TEMP VIEW v AS SELECT 7 AS n"), 0,
+             "temp objects: view created in memory");
+  tap_is_str(tap_exec_error(db, "SELECT tenant_bind('X1')"), 0,
+             "temp objects: binding beside it");
+  tap_is_str(tap_query_text(db, "SELECT n FROM v"), "7",
+             "temp objects: view kept by binding");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -574,6 +670,8 @@ int main(void){
   testStat1();
   testShapeChange();
   testTempSchema();
+  testPlaceholderClash();
+  testTempObjectsKept();
   testFiles();
   testAddedHidden(dbAdmin);
   testCatalogChange(dbAdmin);
