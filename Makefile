@@ -22,8 +22,10 @@ pkgconfigdir ?= $(libdir)/pkgconfig
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+# Only the entry point is exported: the extension's internal functions stay
+# out of the host's symbol table.
 EXT_CFLAGS := $(CFLAGS) $(WARN) -fPIC -std=c99 -D_GNU_SOURCE -Iext -Iinclude \
-              -DTENANT_VERSION='"$(VERSION)"'
+              -fvisibility=hidden -DTENANT_VERSION='"$(VERSION)"'
 EXT_LIBS := -lcrypto
 # Calls between the extension's own files bind inside the library, so that
 # a host symbol of the same name can never take their place.

@@ -27,8 +27,8 @@
 ** prepared (from the authorizer) and after the extension's own
 ** statements. A trace that an application installs on a bound connection
 ** (the shell's .trace) lasts only until then; statements prepared before
-** it and run while it is in place are not counted. Agents are not counted here: they are the
-** rows of the catalog's agents table.
+** it and run while it is in place are not counted. Agents are not counted
+** here: they are the rows of the catalog's agents table.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3

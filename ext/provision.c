@@ -30,7 +30,7 @@ SQLITE_EXTENSION_INIT3
 
 /* Names of the administrative functions, NULL-terminated, which the
 ** authorizer of a bound connection denies. */
-extern const char *const tenantAdminFunctions[];
+extern TENANT_TEST_API const char *const tenantAdminFunctions[];
 
 /* Validate zDdl, one CREATE TABLE statement, and return the table's name
 ** and physical DDL. Defined in tabledef.c. */

@@ -101,6 +101,8 @@ static int tenantConnectionInit(
 
 #ifdef _WIN32
 __declspec(dllexport)
+#else
+__attribute__((visibility("default")))
 #endif
 int sqlite3_tenant_init(
   sqlite3 *db,

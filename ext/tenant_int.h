@@ -46,6 +46,14 @@
 #include "sqlite3ext.h"
 #include <stddef.h>
 
+/* The library exports only sqlite3_tenant_init(), and the few internal
+** functions marked so, which tests/t_catalog.c calls through dlsym(). */
+#if defined(__GNUC__)
+# define TENANT_TEST_API __attribute__((visibility("default")))
+#else
+# define TENANT_TEST_API
+#endif
+
 #define TENANT_MIN_HOST_VERSION 3015002
 #define TENANT_MAX_ID 64          /* maximum length of an id */
 #define TENANT_MAX_PATH 4096      /* maximum length of a physical path */
@@ -79,13 +87,14 @@ void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
 ** Writes TENANT_KEY_BYTES bytes to aKey. Returns SQLITE_OK, or an error
 ** code with *pzErr set when no master key is configured or it is invalid.
 */
-int tenantKeyDerive(const char *zKeyId, unsigned char *aKey, char **pzErr);
+TENANT_TEST_API int tenantKeyDerive(const char *zKeyId, unsigned char *aKey,
+                                    char **pzErr);
 
 /*
 ** Format aKey as SQLCipher's raw-key text "x'<64 hex digits>'" into
 ** zOut, which has room for at least 68 bytes.
 */
-void tenantKeyFormatRaw(const unsigned char *aKey, char *zOut);
+TENANT_TEST_API void tenantKeyFormatRaw(const unsigned char *aKey, char *zOut);
 
 /* Overwrite n bytes of key material so it does not linger in memory. */
 void tenantKeyWipe(void *p, size_t n);
@@ -146,21 +155,21 @@ struct TenantPlan {
 ** not NULL. Errors: unknown customer, a customer still being provisioned or
 ** decommissioned, an unknown agent.
 */
-int tenantPlanLoad(const char *zCustomer, const char *zAgent,
+TENANT_TEST_API int tenantPlanLoad(const char *zCustomer, const char *zAgent,
                    TenantPlan *pPlan, char **pzErr);
 
 /*
 ** Map a logical name "<customer>/<partition>" to the physical path of the
 ** file holding it. Used by the VFS's xFullPathname.
 */
-int tenantPlanResolve(const char *zLogical, char *zOut, int nOut,
-                      char **pzErr);
+TENANT_TEST_API int tenantPlanResolve(const char *zLogical, char *zOut,
+                                      int nOut, char **pzErr);
 
 /*
 ** Names of the tables of one partition: the partition's default table
 ** first, then its application tables. Calls xEach once per table.
 */
-int tenantCatalogTables(const char *zPartition,
+TENANT_TEST_API int tenantCatalogTables(const char *zPartition,
                         int (*xEach)(void *pArg, const char *zTable),
                         void *pArg, char **pzErr);
 
