@@ -156,7 +156,7 @@ struct TenantPlan {
 ** decommissioned, an unknown agent.
 */
 TENANT_TEST_API int tenantPlanLoad(const char *zCustomer, const char *zAgent,
-                   TenantPlan *pPlan, char **pzErr);
+                                   TenantPlan *pPlan, char **pzErr);
 
 /*
 ** Map a logical name "<customer>/<partition>" to the physical path of the
