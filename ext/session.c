@@ -426,7 +426,8 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
       return SQLITE_ERROR;
     }
   }
-  rc = tenantSessionCheckTempStore(p, pzErr);
+  /* A connection opening on a tenant URI has no temp object yet. */
+  rc = bAtOpen ? SQLITE_OK : tenantSessionCheckTempStore(p, pzErr);
   if( rc!=SQLITE_OK ){
     tenantSessionReset(p);
     return rc;
