@@ -176,6 +176,9 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "  JOIN policy y ON y.tier=c.tier"
   " WHERE p.database=?2 AND p.project=?1 AND c.tier='sapphire'",
   "PRAGMA data_version",
+  "INSERT OR REPLACE INTO usage_monthly(customer, month, api_calls)"
+  " VALUES(?1, ?2, ?3 + coalesce((SELECT api_calls FROM usage_monthly"
+  "  WHERE customer=?1 AND month=?2), 0))",
 };
 
 /* The process-wide catalog. Every member is guarded by the catalog mutex. */
@@ -556,6 +559,56 @@ int tenantCatalogTables(
   one.xEach = xEach;
   one.pArg = pArg;
   return tenantCatalogTablesOf(1, &zPartition, catalogTablesOne, &one, pzErr);
+}
+
+int tenantCatalogAddCalls(const char *zCustomer, const char *zMonth,
+                          sqlite3_int64 nCalls, char **pzErr){
+  sqlite3_stmt *pStmt;
+  sqlite3 *db = tenantCatalogEnter();
+  int eSync = -1;
+  int rc;
+
+  if( db==0 ) return SQLITE_MISUSE;
+
+  /* The catalog runs in WAL mode. A flush commits with synchronous=NORMAL,
+  ** which survives a crash of the process but skips the fsync that costs
+  ** more than a thousand statements do; the next synchronous=FULL commit
+  ** of the catalog, or a checkpoint, makes it durable on disk. Setting
+  ** synchronous takes effect when the PRAGMA is prepared, so it is run
+  ** with sqlite3_exec() each time. */
+  pStmt = 0;
+  if( sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    eSync = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( eSync>1 ) sqlite3_exec(db, "PRAGMA synchronous=NORMAL", 0, 0, 0);
+
+  pStmt = catalogStmt(CATALOG_STMT_ADD_CALLS, pzErr);
+  if( pStmt==0 ){
+    rc = SQLITE_ERROR;
+  }else{
+    sqlite3_int64 nBefore = sqlite3_total_changes(db);
+    sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zMonth, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, nCalls);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_DONE ){
+      rc = SQLITE_OK;
+    }else{
+      rc = catalogStepError(pStmt, pzErr);
+    }
+    sqlite3_reset(pStmt);
+    tenantCatalogUsageWritten(sqlite3_total_changes(db) - nBefore);
+  }
+  if( eSync>1 ){
+    char zRestore[40];
+    sqlite3_snprintf(sizeof(zRestore), zRestore, "PRAGMA synchronous=%d",
+                     eSync);
+    sqlite3_exec(db, zRestore, 0, 0, 0);
+  }
+  tenantCatalogLeave();
+  return rc;
 }
 
 sqlite3_int64 tenantCatalogWrites(void){

@@ -96,57 +96,20 @@ static void meterSetMonth(TenantMeter *p, time_t t){
 
 /* Add the pending calls to the catalog. On failure they stay pending. */
 static void meterFlush(TenantMeter *p, time_t tNow){
-  static const char zSql[] =
-    "INSERT OR REPLACE INTO usage_monthly(customer, month, api_calls)"
-    " VALUES(?1, ?2, ?3 + coalesce((SELECT api_calls FROM usage_monthly"
-    "  WHERE customer=?1 AND month=?2), 0))";
-  sqlite3_stmt *pStmt = 0;
-  sqlite3 *db;
-  int eSync = -1;
+  char *zErr = 0;
   int rc;
 
   p->tLastFlush = tNow;
   if( p->nPending==0 ) return;
-  db = tenantCatalogEnter();
-  if( db==0 ) return;
-
-  /* The catalog runs in WAL mode. A flush commits with synchronous=NORMAL,
-  ** which survives a crash of the process but skips the fsync that costs
-  ** more than a thousand statements do; the next synchronous=FULL commit
-  ** of the catalog, or a checkpoint, makes it durable on disk. */
-  rc = sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &pStmt, 0);
-  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    eSync = sqlite3_column_int(pStmt, 0);
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
-  if( eSync>1 ) sqlite3_exec(db, "PRAGMA synchronous=NORMAL", 0, 0, 0);
-
-  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_int64 nBefore = sqlite3_total_changes(db);
-    sqlite3_bind_text(pStmt, 1, p->zCustomer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, p->zMonth, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, p->nPending);
-    rc = sqlite3_step(pStmt);
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-    tenantCatalogUsageWritten(sqlite3_total_changes(db) - nBefore);
-  }
+  rc = tenantCatalogAddCalls(p->zCustomer, p->zMonth, p->nPending, &zErr);
   if( rc==SQLITE_OK ){
     p->nPending = 0;
   }else{
     sqlite3_log(rc, "tenant: cannot record %lld API calls of customer %s "
                 "for %s: %s; retrying at the next flush", p->nPending,
-                p->zCustomer, p->zMonth, sqlite3_errmsg(db));
+                p->zCustomer, p->zMonth, zErr ? zErr : sqlite3_errstr(rc));
   }
-  sqlite3_finalize(pStmt);
-  if( eSync>1 ){
-    char zRestore[40];
-    sqlite3_snprintf(sizeof(zRestore), zRestore, "PRAGMA synchronous=%d",
-                     eSync);
-    sqlite3_exec(db, zRestore, 0, 0, 0);
-  }
-  tenantCatalogLeave();
+  sqlite3_free(zErr);
 }
 
 int tenantMeterOpen(const char *zCustomer, TenantMeter **pp){

@@ -179,6 +179,11 @@ int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
     int (*xEach)(void *pArg, int iPartition, const char *zTable),
     void *pArg, char **pzErr);
 
+/* Add nCalls API calls to the usage of zCustomer in zMonth ("YYYY-MM"),
+** with a statement prepared once. On failure *pzErr says why. */
+int tenantCatalogAddCalls(const char *zCustomer, const char *zMonth,
+                          sqlite3_int64 nCalls, char **pzErr);
+
 /* Record that nRow rows of usage_monthly, which plans do not read, were
 ** written through the catalog connection. Requires the catalog mutex. */
 void tenantCatalogUsageWritten(sqlite3_int64 nRow);
