@@ -161,17 +161,20 @@ bench-full: deps bench-programs
 
 # Cost of metering and storage limits, on and off (TENANT_METER=off) in
 # one run per host; bench/METERING.md records a run. BENCH_METER_ROUNDS
-# (default 11) sets the rounds.
+# (default 11) sets the rounds. BENCH_METER_CFLAGS=-DBENCH_CALLGRIND builds
+# the program for counting instructions (see bench/METERING.md).
 BENCH_METER_ROUNDS ?= 11
+BENCH_METER_CFLAGS ?=
 
 $(BUILD)/bench/sqlite/bench_meter: bench/bench_meter.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE -o $@ $< -lsqlite3
+	$(CC) -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE $(BENCH_METER_CFLAGS) \
+	  -o $@ $< -lsqlite3
 
 $(BUILD)/bench/sqlcipher/bench_meter: bench/bench_meter.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) -std=c99 -D_GNU_SOURCE -I/usr/include/sqlcipher \
-	  -DBENCH_HOST_SQLCIPHER -o $@ $< -lsqlcipher
+	  -DBENCH_HOST_SQLCIPHER $(BENCH_METER_CFLAGS) -o $@ $< -lsqlcipher
 
 .PHONY: bench-meter
 bench-meter: $(BUILD)/tenant.so $(BUILD)/bench/sqlite/bench_meter \

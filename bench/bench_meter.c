@@ -12,9 +12,14 @@
 ** stays at its default of 10 GB, so every write is checked against it.
 **
 ** Output: per workload, the median, min and max time of each mode, the
-** ratio of the medians and the ratio of the minimums. Usage: bench_meter [rounds [workload]] (default 11
-** rounds of every workload).
-** Needs TENANT_EXT; uses bench/tmp/meter-<host> as root.
+** ratio of the medians and the ratio of the minimums.
+**
+** Usage: bench_meter [rounds [workload [on|off]]]: 11 rounds of every
+** workload in both modes by default. Built with -DBENCH_CALLGRIND, the
+** program switches callgrind's collection on for the timed part only, so
+**   valgrind --tool=callgrind --collect-atstart=no bench_meter 1 batch on
+** counts the instructions of one timed run. Needs TENANT_EXT; uses
+** bench/tmp/meter-<host> as root.
 */
 #include <sqlite3.h>
 
@@ -23,6 +28,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef BENCH_CALLGRIND
+# include <valgrind/callgrind.h>
+# define BENCH_COLLECT() CALLGRIND_TOGGLE_COLLECT
+#else
+# define BENCH_COLLECT()
+#endif
 
 #ifdef BENCH_HOST_SQLCIPHER
 # define HOST_NAME "sqlcipher"
@@ -111,6 +122,7 @@ static double runWorkload(int w, int bMeter){
     default: nStep = 5000;  break;
   }
 
+  BENCH_COLLECT();
   t0 = nowSeconds();
   if( w==0 || w==2 ) execOrDie(db, "BEGIN");
   for(i=0; i<nStep; i++){
@@ -126,6 +138,7 @@ static double runWorkload(int w, int bMeter){
   }
   if( w==0 || w==2 ) execOrDie(db, "COMMIT");
   t1 = nowSeconds();
+  BENCH_COLLECT();
 
   sqlite3_finalize(pStmt);
   execOrDie(db, "DELETE FROM basic_communications");
@@ -147,6 +160,7 @@ int main(int argc, char **argv){
   char *zErr = 0;
   int nRound = argc>1 ? atoi(argv[1]) : 11;
   const char *zOnly = argc>2 ? argv[2] : 0;
+  const char *zMode = argc>3 ? argv[3] : 0;
   int w, r, m;
 
   if( zExt==0 ){
@@ -181,11 +195,18 @@ int main(int argc, char **argv){
       if( zOnly && strcmp(zOnly, azWorkload[w])!=0 ) continue;
       for(m=0; m<2; m++){
         int bMeter = (m + r) % 2;
+        if( zMode && strcmp(zMode, bMeter ? "on" : "off")!=0 ) continue;
         aTime[w][bMeter][r] = runWorkload(w, bMeter);
       }
     }
   }
 
+  if( zMode ){
+    /* One mode gives no ratio: its cost is what callgrind counted. */
+    printf("host %s: metering %s only, no ratio\n", HOST_NAME, zMode);
+    sqlite3_close(dbAdmin);
+    return 0;
+  }
   printf("host %s (SQLite %s), %d rounds\n", HOST_NAME, sqlite3_libversion(),
          nRound);
   printf("%-11s %12s %12s %12s %12s %12s %12s %7s %7s\n", "workload",
