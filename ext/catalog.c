@@ -170,7 +170,7 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT name FROM app_tables WHERE partition=?1 ORDER BY name",
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
   "SELECT y.storage_limit_bytes, c.tier FROM customers c"
-  "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1",
+  "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1 AND c.state='active'",
   "SELECT c.id, y.storage_limit_bytes FROM placements p"
   "  JOIN customers c ON c.id=p.customer"
   "  JOIN policy y ON y.tier=c.tier"
@@ -641,7 +641,7 @@ int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
     sqlite3_snprintf(nTier, zTier, "%s", sqlite3_column_text(pStmt, 1));
     rc = SQLITE_OK;
   }else if( rc==SQLITE_DONE ){
-    rc = SQLITE_OK;
+    rc = SQLITE_NOTFOUND;
   }
   sqlite3_reset(pStmt);
   tenantCatalogLeave();

@@ -171,14 +171,16 @@ static int rowNeedsFileSavepoint(RowVtab *p){
 }
 
 /*
-** Make the real file's pager open the savepoints that SQLite has reported,
-** before a write (see rowNeedsFileSavepoint). Without it, a multi-row
-** statement that fails part way inside a transaction kept the rows written
-** before the failing one, while the storage total rolled back.
+** Run the statement that writes nothing: an INSERT OR ABORT ... SELECT of
+** no row, which begins a write transaction on the real file and opens the
+** savepoints that SQLite has reported. rowOpenFileSavepoints() runs it
+** before a write that needs them (see rowNeedsFileSavepoint): without it, a
+** multi-row statement that failed part way inside a transaction kept the
+** rows written before the failing one, while the storage total rolled
+** back.
 */
-static int rowOpenFileSavepoints(RowVtab *p){
+static int rowRunOpener(RowVtab *p){
   int rc;
-  if( !rowNeedsFileSavepoint(p) ) return SQLITE_OK;
   if( p->pOpenSavepoint==0 ){
     char *zSql = sqlite3_mprintf("INSERT OR ABORT INTO \"%w\".\"%w\""
                                  " SELECT * FROM \"%w\".\"%w\" WHERE 0",
@@ -193,6 +195,11 @@ static int rowOpenFileSavepoints(RowVtab *p){
     }
   }
   return rowRunWrite(p, p->pOpenSavepoint);
+}
+
+static int rowOpenFileSavepoints(RowVtab *p){
+  if( !rowNeedsFileSavepoint(p) ) return SQLITE_OK;
+  return rowRunOpener(p);
 }
 
 /* True when v is the text zCustomer exactly. */
@@ -420,11 +427,22 @@ int rowvtabUpdate(
 ** from 0, and xSavepoint(i) opens savepoint i when the table joins a
 ** transaction late.
 */
+/*
+** Begin the write transaction of the real file before the statement reads
+** it. A connection that holds a read transaction and then asks for the
+** write lock gets SQLITE_BUSY at once, without its busy handler, whenever
+** another connection writes the file; the scan of an UPDATE and the storage
+** check of every write read the file first. A write transaction begun
+** first waits for the lock up to the busy timeout, as a plain INSERT does.
+*/
 int rowvtabBegin(sqlite3_vtab *pVtab){
   RowVtab *p = (RowVtab*)pVtab;
+  int rc;
   p->nSavepoint = 0;
   p->nFileSavepoint = 0;
-  return rowQuotaOpen(p);
+  rc = p->bReadOnly ? SQLITE_OK : rowRunOpener(p);
+  if( rc==SQLITE_OK ) rc = rowQuotaOpen(p);
+  return rc;
 }
 
 int rowvtabSync(sqlite3_vtab *pVtab){

@@ -196,7 +196,8 @@ int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
                              sqlite3_int64 *piLimit);
 
 /* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
-** statement prepared once. */
+** statement prepared once. Returns SQLITE_NOTFOUND when the catalog has
+** no active customer of that id (decommissioned, or being moved). */
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
                        char *zTier, int nTier);
 
