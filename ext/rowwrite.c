@@ -429,11 +429,12 @@ int rowvtabUpdate(
 */
 /*
 ** Begin the write transaction of the real file before the statement reads
-** it. A connection that holds a read transaction and then asks for the
+** it. A connection that holds a read transaction and then requests the
 ** write lock gets SQLITE_BUSY at once, without its busy handler, whenever
-** another connection writes the file; the scan of an UPDATE and the storage
-** check of every write read the file first. A write transaction begun
-** first waits for the lock up to the busy timeout, as a plain INSERT does.
+** another connection writes the file. The scan of an UPDATE and the
+** storage check of every write read the file first. A write transaction
+** begun first waits for the lock up to the busy timeout, as a plain INSERT
+** does.
 */
 int rowvtabBegin(sqlite3_vtab *pVtab){
   RowVtab *p = (RowVtab*)pVtab;
