@@ -123,6 +123,7 @@ static void rowFree(RowVtab *p){
   }
   sqlite3_finalize(p->pDelete);
   sqlite3_finalize(p->pOpenSavepoint);
+  sqlite3_finalize(p->pBeginWrite);
   tenantQuotaTableClose(p->pQuota);
   rowShapeRelease(p->pShape);
   sqlite3_free(p->zTable);

@@ -83,6 +83,8 @@ struct RowVtab {
   sqlite3_stmt *pDelete;
   sqlite3_stmt *pOpenSavepoint; /* writes nothing, opens a statement
                               ** journal (rowOpenFileSavepoints) */
+  sqlite3_stmt *pBeginWrite;  /* writes nothing, begins the file's write
+                              ** transaction (rowvtabBegin) */
   int nSavepoint;             /* savepoints open on the connection, as
                               ** xSavepoint, xRelease and xRollbackTo report */
   int nFileSavepoint;         /* how many of them the real file's pager has

@@ -197,6 +197,24 @@ static int rowRunOpener(RowVtab *p){
   return rowRunWrite(p, p->pOpenSavepoint);
 }
 
+/* Begin the real file's write transaction with a statement that writes
+** nothing and, unlike rowRunOpener's, opens no statement journal. */
+static int rowBeginFileWrite(RowVtab *p){
+  int rc;
+  if( p->pBeginWrite==0 ){
+    char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w\" WHERE 0",
+                                 p->zSchema, p->zTable);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = rowPrepare(p, zSql, &p->pBeginWrite);
+    sqlite3_free(zSql);
+    if( rc!=SQLITE_OK ){
+      rowCopyInnerError(p);
+      return rc;
+    }
+  }
+  return rowRunWrite(p, p->pBeginWrite);
+}
+
 static int rowOpenFileSavepoints(RowVtab *p){
   if( !rowNeedsFileSavepoint(p) ) return SQLITE_OK;
   return rowRunOpener(p);
@@ -441,7 +459,7 @@ int rowvtabBegin(sqlite3_vtab *pVtab){
   int rc;
   p->nSavepoint = 0;
   p->nFileSavepoint = 0;
-  rc = p->bReadOnly ? SQLITE_OK : rowRunOpener(p);
+  rc = p->bReadOnly ? SQLITE_OK : rowBeginFileWrite(p);
   if( rc==SQLITE_OK ) rc = rowQuotaOpen(p);
   return rc;
 }
