@@ -90,6 +90,10 @@ void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
 TENANT_TEST_API int tenantKeyDerive(const char *zKeyId, unsigned char *aKey,
                                     char **pzErr);
 
+/* Check that a valid master key is configured, with the errors of
+** tenantKeyDerive(), without deriving any key. */
+int tenantKeyCheckMaster(char **pzErr);
+
 /*
 ** Format aKey as SQLCipher's raw-key text "x'<64 hex digits>'" into
 ** zOut, which has room for at least 68 bytes.
