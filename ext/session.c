@@ -541,6 +541,10 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
     tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
     return;
   }
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer")
+   || (argc>1 && tenantIdArgHasNul(pCtx, argv[1], "agent")) ){
+    return;
+  }
   rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);

@@ -79,6 +79,15 @@ void tenantSetError(char **pzErr, const char *zFormat, ...);
 /* sqlite3_result_error() with the same prefix and a printf-style format. */
 void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
 
+/*
+** True, with an error result set on pCtx, when the text of argument v
+** contains a NUL byte, which sqlite3_value_text() would cut the id at. zWhat
+** names the id in the message ("customer", "agent"). SQL NULL passes
+** (placement.c).
+*/
+int tenantIdArgHasNul(sqlite3_context *pCtx, sqlite3_value *v,
+                      const char *zWhat);
+
 /* ---- keys.c ----------------------------------------------------------- */
 
 /*

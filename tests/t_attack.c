@@ -254,6 +254,60 @@ static void testShortKey(void){
          "short key: the error shows no binding token");
 }
 
+/*
+** 7. An id whose text contains a NUL byte is rejected whole, not cut at
+** the NUL: 'dave' || char(0) || 'cat' must not bind or change "dave".
+*/
+static void testNulInId(sqlite3 *dbAdmin){
+  static const char *const azAdmin[] = {
+    "SELECT tenant_provision('dave'||char(0)||'x','opal','us-west1','S1')",
+    "SELECT tenant_provision('eve','opal','us-west1','S1'||char(0)||'x')",
+    "SELECT tenant_provision('eve','opal','us-west'||char(0)||'1','S1')",
+    "SELECT tenant_add_agent('dave'||char(0)||'x','alice')",
+    "SELECT tenant_add_agent('dave','alice'||char(0)||'x')",
+    "SELECT tenant_remove_agent('dave','bob'||char(0)||'x')",
+    "SELECT tenant_decommission('dave'||char(0)||'x')",
+    "SELECT tenant_storage_repair('dave'||char(0)||'x')",
+    "SELECT * FROM tenant_storage_check('dave'||char(0)||'x')",
+    "SELECT tenant_request_integration('dave'||char(0)||'x')",
+    "SELECT tenant_require_compliance('dave'||char(0)||'x','HIPAA')",
+    0
+  };
+  sqlite3 *db = 0;
+  const char *zErr;
+  int i;
+
+  zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('dave','opal',"
+                                 "'us-west1','S1');"
+                                 "SELECT tenant_add_agent('dave','bob')");
+  if( !tap_ok(zErr==0, "nul: dave is provisioned") ) tap_diag("%s", zErr);
+
+  tap_open(&db);
+  zErr = tap_exec_error(db, "SELECT tenant_bind('dave'||char(0)||'cat')");
+  tap_ok(zErr && strstr(zErr, "invalid customer id \"dave\\0...\"")!=0,
+         "nul: tenant_bind rejects a customer id with a NUL");
+  if( zErr ) tap_diag("%s", zErr);
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), 0,
+             "nul: the connection stays unbound");
+  zErr = tap_exec_error(db, "SELECT tenant_bind('dave','bob'||char(0)||'x')");
+  tap_ok(zErr && strstr(zErr, "invalid agent id \"bob\\0...\"")!=0,
+         "nul: tenant_bind rejects an agent id with a NUL");
+  tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), 0,
+             "nul: the connection stays unbound after the agent");
+  sqlite3_close(db);
+
+  for(i=0; azAdmin[i]; i++){
+    zErr = tap_exec_error(dbAdmin, azAdmin[i]);
+    if( !tap_ok(zErr && strstr(zErr, "cannot contain a NUL byte")!=0,
+                "nul: rejected: %s", azAdmin[i]) ){
+      tap_diag("%s", zErr ? zErr : "no error");
+    }
+  }
+  tap_is_str(tap_query_text(dbAdmin, "SELECT group_concat(customer) FROM "
+      "tenant_usage_report WHERE customer IN ('dave','eve')"), "dave",
+      "nul: dave is still provisioned and eve is not");
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   tap_fresh_root("attack");
@@ -264,6 +318,7 @@ int main(void){
   testWriteAfterDecommission(dbAdmin);
   testTraceRemoved(dbAdmin);
   testShortKey();
+  testNulInId(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
