@@ -406,7 +406,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
         "ROLLBACK first");
     return SQLITE_ERROR;
   }
-  rc = tenantCatalogOpen(zRoot, pzErr);
+  rc = tenantCatalogOpenExisting(zRoot, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   rc = tenantPlanLoad(zCustomer, zAgent, &p->plan, pzErr);
   if( rc!=SQLITE_OK ){

@@ -120,9 +120,12 @@ void tenantKeyWipe(void *p, size_t n);
 ** directory. One process uses one root: choosing a different one after the
 ** catalog is open is an error. The catalog connection is private to the
 ** extension and is serialised by a mutex that callers take through
-** tenantCatalogEnter()/tenantCatalogLeave().
+** tenantCatalogEnter()/tenantCatalogLeave(). tenantCatalogOpen() creates
+** a missing root folder and catalog.db. tenantCatalogOpenExisting(), for
+** sessions, fails instead, so that a mistyped root is reported.
 */
 int tenantCatalogOpen(const char *zRoot, char **pzErr);
+int tenantCatalogOpenExisting(const char *zRoot, char **pzErr);
 sqlite3 *tenantCatalogEnter(void);   /* NULL when the catalog is not open */
 void tenantCatalogLeave(void);
 const char *tenantCatalogRoot(void); /* absolute path, NULL before open */

@@ -308,8 +308,109 @@ static void testNulInId(sqlite3 *dbAdmin){
       "nul: dave is still provisioned and eve is not");
 }
 
+/*
+** Child of testMistypedRoot(): write each outcome as one line to fd. The
+** root zRoot does not exist when it starts.
+*/
+static void mistypedRootMain(int fd, const char *zRoot){
+  sqlite3 *dbLoad = 0;
+  sqlite3 *db;
+  char zOut[4096];
+  char zErr[1024];
+  char zUri[1200];
+  char zCatalog[1200];
+  const char *z;
+  int n = 0;
+
+  tap_open(&dbLoad);
+  db = tap_open_uri("P1?vfs=tenant", zErr, sizeof(zErr));
+  n += snprintf(zOut+n, sizeof(zOut)-n, "%s\n", db ? "opened" : zErr);
+  sqlite3_close(db);
+  snprintf(zUri, sizeof(zUri), "P1?vfs=tenant&root=%s", zRoot);
+  db = tap_open_uri(zUri, zErr, sizeof(zErr));
+  n += snprintf(zOut+n, sizeof(zOut)-n, "%s\n", db ? "opened" : zErr);
+  sqlite3_close(db);
+  z = tap_exec_error(dbLoad, "SELECT tenant_bind('P1')");
+  n += snprintf(zOut+n, sizeof(zOut)-n, "%s\n", z ? z : "bound");
+  n += snprintf(zOut+n, sizeof(zOut)-n, "%s\n",
+                access(zRoot, F_OK)==0 ? "root created" : "no root");
+  z = tap_exec_error(dbLoad, "SELECT tenant_provision('Q1','sapphire',"
+                             "'us-west1')");
+  snprintf(zCatalog, sizeof(zCatalog), "%s/catalog.db", zRoot);
+  n += snprintf(zOut+n, sizeof(zOut)-n, "%s\n",
+                z ? z : (access(zCatalog, F_OK)==0 ? "catalog created"
+                                                   : "no catalog"));
+  if( write(fd, zOut, (size_t)n)<0 ) _exit(1);
+  _exit(0);
+}
+
+/*
+** 8. A session opened or bound under a mistyped root creates no folder and
+** no catalog, and its error names the root and what to do. An
+** administrative function still creates the catalog. Run in a child, and
+** before this process opens any catalog, because a process serves one root
+** and a child inherits the open one.
+*/
+static void testMistypedRoot(void){
+  static const char *const azCase[] = {
+    "TENANT_ROOT", "root= parameter", "tenant_bind()"
+  };
+  char zRoot[1024];
+  char zOut[4096];
+  char *azLine[5];
+  int aPipe[2];
+  pid_t pid;
+  ssize_t n;
+  int status = 0;
+  int i;
+
+  snprintf(zRoot, sizeof(zRoot), "%s", tap_fresh_root("attack-typo"));
+  rmdir(zRoot);
+  if( pipe(aPipe)!=0 ){
+    tap_skip(8, "pipe() failed");
+    return;
+  }
+  pid = fork();
+  if( pid==0 ){
+    close(aPipe[0]);
+    mistypedRootMain(aPipe[1], zRoot);
+  }
+  close(aPipe[1]);
+  n = read(aPipe[0], zOut, sizeof(zOut)-1);
+  zOut[n>0 ? n : 0] = 0;
+  close(aPipe[0]);
+  waitpid(pid, &status, 0);
+
+  for(i=0; i<5; i++){
+    char *zEnd;
+    azLine[i] = i==0 ? zOut : (azLine[i-1] ? strchr(azLine[i-1], 0)+1 : 0);
+    if( azLine[i]==0 || azLine[i]>=zOut+(n>0 ? n : 0) ){
+      azLine[i] = 0;
+      continue;
+    }
+    zEnd = strchr(azLine[i], '\n');
+    if( zEnd ) *zEnd = 0;
+  }
+  for(i=0; i<3; i++){
+    char zExpected[1100];
+    const char *z = azLine[i];
+    snprintf(zExpected, sizeof(zExpected), "catalog \"%s/catalog.db\" not "
+             "found", zRoot);
+    if( !tap_ok(z && strstr(z, zExpected),
+                "root: %s names the missing catalog", azCase[i]) ){
+      tap_diag("%s", z ? z : "no output");
+    }
+    tap_ok(z && strstr(z, "point TENANT_ROOT"),
+           "root: %s says to set TENANT_ROOT", azCase[i]);
+  }
+  tap_is_str(azLine[3], "no root", "root: sessions create no folder");
+  tap_is_str(azLine[4], "catalog created",
+             "root: tenant_provision() creates the catalog");
+}
+
 int main(void){
   sqlite3 *dbAdmin;
+  testMistypedRoot();
   tap_fresh_root("attack");
   tap_open(&dbAdmin);
   testSetup(dbAdmin);
