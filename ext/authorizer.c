@@ -9,8 +9,8 @@
 **
 ** LIMITATIONS: a read of no column, as in "SELECT count(*) FROM t", is
 ** checked by table name only, and SQLite 3.15.2 does not report it at all.
-** On such a host a session becomes stale, and every statement is denied,
-** once an application table is added after binding.
+** So a session becomes stale, and every statement is denied, once an
+** application table is added after binding.
 */
 #include "session.h"
 SQLITE_EXTENSION_INIT3
@@ -117,72 +117,81 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
       || sqlite3_stricmp(zName, "sqlite_temp_schema")==0;
 }
 
-/*
-** Whether the host reports to the authorizer a table that a statement names
-** but reads no column of, as in "SELECT count(*) FROM t" or "SELECT 1 FROM
-** t". SQLite 3.40 does (SQLITE_READ with an empty column name); SQLite 3.15.2
-** does not. Probed once on a scratch connection.
-*/
-static int tenantCountReadSeen = -1;
-
-static int tenantProbeAuthorize(void *pArg, int eAction, const char *zArg1,
-                                const char *zArg2, const char *zDb,
-                                const char *zInner){
-  (void)zDb; (void)zInner;
-  if( eAction==SQLITE_READ && zArg1 && sqlite3_stricmp(zArg1, "probe")==0
-   && zArg2 && zArg2[0]==0 ){
-    *(int*)pArg = 1;
-  }
-  return SQLITE_OK;
-}
-
-int tenantHostReportsCountRead(void){
-  if( tenantCountReadSeen<0 ){
-    sqlite3 *db = 0;
-    sqlite3_stmt *pStmt = 0;
-    int bSeen = 0;
-    if( sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, 0)==SQLITE_OK
-     && sqlite3_exec(db, "CREATE TABLE probe(a)", 0, 0, 0)==SQLITE_OK ){
-      sqlite3_set_authorizer(db, tenantProbeAuthorize, &bSeen);
-      sqlite3_prepare_v2(db, "SELECT count(*) FROM probe", -1, &pStmt, 0);
-      sqlite3_finalize(pStmt);
-    }
-    sqlite3_close(db);
-    tenantCountReadSeen = bSeen;
-  }
-  return tenantCountReadSeen;
-}
-
-/* The number of application tables in the catalog, or -1 on error. */
-sqlite3_int64 tenantAppTableGeneration(void){
-  sqlite3 *dbCatalog = tenantCatalogEnter();
+/* The number of application tables in the catalog, or -1 on error.
+** Requires the catalog mutex. */
+static sqlite3_int64 tenantAppTableCount(sqlite3 *dbCatalog){
   sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 iGeneration = -1;
-  if( dbCatalog==0 ) return -1;
+  sqlite3_int64 nTable = -1;
   if( sqlite3_prepare_v2(dbCatalog, "SELECT count(*) FROM app_tables", -1,
                          &pStmt, 0)==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW ){
-    iGeneration = sqlite3_column_int64(pStmt, 0);
+    nTable = sqlite3_column_int64(pStmt, 0);
   }
   sqlite3_finalize(pStmt);
-  tenantCatalogLeave();
-  return iGeneration;
+  return nTable;
+}
+
+int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
+  sqlite3 *dbCatalog = tenantCatalogEnter();
+  int rc = SQLITE_ERROR;
+
+  p->iAppGeneration = -1;
+  if( dbCatalog ){
+    /* The version comes first: a write between the two reads leaves a
+    ** count newer than its version, which only costs one more count. */
+    rc = catalogVersionRead(&p->appVersion);
+    if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount(dbCatalog);
+    if( p->iAppGeneration<0 ) rc = SQLITE_ERROR;
+    tenantCatalogLeave();
+  }
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot read the application tables of catalog "
+        "%s/catalog.db: check that the file is readable and retry",
+        tenantCatalogRoot() ? tenantCatalogRoot() : "(not open)");
+  }
+  return rc;
 }
 
 /*
-** In a host that does not report reads of no column, an unqualified name
-** finds a table added to a shared file after binding, because no
-** placeholder shadows it. "SELECT count(*)" on it would then count every
-** customer's rows without the authorizer seeing it. Such a session is
-** stale: it is refused every statement until it reconnects. NOTE: tenant_add_table() creates the table
-** in the files before its catalog row commits, so a statement prepared in
+** A table added to a shared file after binding has no placeholder to
+** shadow it, so an unqualified name finds it in the file's secret schema.
+** Where the host does not report reads of no column, "SELECT count(*)"
+** would count every customer's rows. Where it does, a column read is
+** denied, but SQLite's denial names the secret schema. So a session is
+** stale once the catalog holds another number of application tables than
+** at binding: it is refused every statement until it reconnects.
+**
+** The catalog's version (PRAGMA data_version and this process's own
+** catalog writes) is read on every check, and the tables are counted again
+** only when it has changed. NOTE: tenant_add_table() creates the table in
+** the files before its catalog row commits, so a statement prepared in
 ** that window is not yet refused.
 */
 static int tenantSessionIsStale(TenantSession *p){
-  sqlite3_int64 iNow;
-  if( p->iAppGeneration<0 ) return 0;
-  iNow = tenantAppTableGeneration();
-  if( iNow==p->iAppGeneration ) return 0;
+  sqlite3 *dbCatalog;
+  CatalogVersion v;
+  sqlite3_int64 nTable = -1;
+  int rc;
+
+  if( p->bStale ) return 1;
+  dbCatalog = tenantCatalogEnter();
+  if( dbCatalog==0 ) return 1;
+  rc = catalogVersionRead(&v);
+  if( rc==SQLITE_OK
+   && v.iData==p->appVersion.iData && v.nWrite==p->appVersion.nWrite ){
+    tenantCatalogLeave();
+    return 0;
+  }
+  if( rc==SQLITE_OK ) nTable = tenantAppTableCount(dbCatalog);
+  tenantCatalogLeave();
+
+  /* A failed read denies this statement only: the next one reads again. */
+  if( nTable<0 ) return 1;
+  if( nTable==p->iAppGeneration ){
+    p->appVersion = v;
+    return 0;
+  }
+  p->bStale = 1;
   sqlite3_log(SQLITE_AUTH, "tenant: application tables changed since "
               "customer \"%s\" bound this connection: reconnect to reach "
               "them; statements are refused until then", p->plan.zCustomer);

@@ -269,8 +269,10 @@ static int catalogMkdirs(const char *zDir, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Open the catalog database of zAbsRoot and create its schema. */
-static int catalogOpenDb(const char *zAbsRoot, sqlite3 **pDb, char **pzErr){
+/* Open the catalog database of zAbsRoot, creating the file only when
+** bCreate, and create its schema. */
+static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
+                         char **pzErr){
   sqlite3 *db = 0;
   char *zFile;
   char *zMsg = 0;
@@ -278,8 +280,8 @@ static int catalogOpenDb(const char *zAbsRoot, sqlite3 **pDb, char **pzErr){
 
   zFile = sqlite3_mprintf("%s/catalog.db", zAbsRoot);
   if( zFile==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_open_v2(zFile, &db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
+  rc = sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE
+                       | (bCreate ? SQLITE_OPEN_CREATE : 0), 0);
   if( rc==SQLITE_OK ) rc = sqlite3_busy_timeout(db, 5000);
   if( rc==SQLITE_OK ){
     rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, &zMsg);
@@ -307,7 +309,18 @@ static int catalogOpenDb(const char *zAbsRoot, sqlite3 **pDb, char **pzErr){
   return rc;
 }
 
-int tenantCatalogOpen(const char *zRoot, char **pzErr){
+/* Report that the root folder zRoot has no catalog to bind sessions to. */
+static int catalogMissing(const char *zRoot, char **pzErr){
+  tenantSetError(pzErr, "catalog \"%s/catalog.db\" not found: provision "
+      "customers in that root folder with tenant_provision(), or point "
+      "TENANT_ROOT (or the URI parameter root=) at the folder that holds "
+      "catalog.db", zRoot);
+  return SQLITE_CANTOPEN;
+}
+
+/* Open the catalog of zRoot. Without bCreate, a missing root folder or
+** catalog.db is an error and nothing is created. */
+static int catalogOpen(const char *zRoot, int bCreate, char **pzErr){
   char zAbs[PATH_MAX];
   sqlite3 *db = 0;
   int rc = SQLITE_OK;
@@ -330,12 +343,18 @@ int tenantCatalogOpen(const char *zRoot, char **pzErr){
 
   if( zRoot==0 || zRoot[0]==0 ) zRoot = getenv("TENANT_ROOT");
   if( zRoot==0 || zRoot[0]==0 ) zRoot = "tenant-data";
-  rc = catalogMkdirs(zRoot, pzErr);
-  if( rc!=SQLITE_OK ) goto open_done;
+  if( bCreate ){
+    rc = catalogMkdirs(zRoot, pzErr);
+    if( rc!=SQLITE_OK ) goto open_done;
+  }
   if( realpath(zRoot, zAbs)==0 ){
-    tenantSetError(pzErr, "cannot resolve root folder \"%s\": %s",
-        zRoot, strerror(errno));
-    rc = SQLITE_CANTOPEN;
+    if( !bCreate && errno==ENOENT ){
+      rc = catalogMissing(zRoot, pzErr);
+    }else{
+      tenantSetError(pzErr, "cannot resolve root folder \"%s\": %s",
+          zRoot, strerror(errno));
+      rc = SQLITE_CANTOPEN;
+    }
     goto open_done;
   }
   if( strlen(zAbs)>TENANT_MAX_PATH/2 ){
@@ -345,7 +364,19 @@ int tenantCatalogOpen(const char *zRoot, char **pzErr){
     goto open_done;
   }
 
-  rc = catalogOpenDb(zAbs, &db, pzErr);
+  if( !bCreate ){
+    struct stat st;
+    char *zFile = sqlite3_mprintf("%s/catalog.db", zAbs);
+    if( zFile==0 ){
+      rc = SQLITE_NOMEM;
+      goto open_done;
+    }
+    rc = stat(zFile, &st)==0 ? SQLITE_OK : catalogMissing(zAbs, pzErr);
+    sqlite3_free(zFile);
+    if( rc!=SQLITE_OK ) goto open_done;
+  }
+
+  rc = catalogOpenDb(zAbs, bCreate, &db, pzErr);
   if( rc!=SQLITE_OK ) goto open_done;
   catalog.zRoot = sqlite3_mprintf("%s", zAbs);
   if( catalog.zRoot==0 ){
@@ -359,6 +390,14 @@ int tenantCatalogOpen(const char *zRoot, char **pzErr){
 open_done:
   sqlite3_mutex_leave(catalogMutex());
   return rc;
+}
+
+int tenantCatalogOpen(const char *zRoot, char **pzErr){
+  return catalogOpen(zRoot, 1, pzErr);
+}
+
+int tenantCatalogOpenExisting(const char *zRoot, char **pzErr){
+  return catalogOpen(zRoot, 0, pzErr);
 }
 
 sqlite3 *tenantCatalogEnter(void){

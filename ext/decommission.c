@@ -128,6 +128,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   int rc;
   int i;
 
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
   db = provEnter(&zErr);
   if( db==0 ){
     provResultError(pCtx, SQLITE_ERROR, zErr);

@@ -152,6 +152,14 @@ static int keyLoadMaster(char *aBuf, int *pn, char **pzErr){
   return SQLITE_OK;
 }
 
+int tenantKeyCheckMaster(char **pzErr){
+  char aMaster[KEY_MAX_MASTER+1];
+  int nMaster = 0;
+  int rc = keyLoadMaster(aMaster, &nMaster, pzErr);
+  tenantKeyWipe(aMaster, sizeof(aMaster));
+  return rc;
+}
+
 int tenantKeyDerive(const char *zKeyId, unsigned char *aKey, char **pzErr){
   char aMaster[KEY_MAX_MASTER+1];
   int nMaster = 0;

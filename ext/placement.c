@@ -116,6 +116,24 @@ int provCheckId(const char *zWhat, const char *z, char **pzErr){
   return SQLITE_ERROR;
 }
 
+int tenantIdArgHasNul(sqlite3_context *pCtx, sqlite3_value *v,
+                      const char *zWhat){
+  char zShow[TENANT_MAX_ID*4+8];
+  const char *z;
+
+  if( sqlite3_value_type(v)==SQLITE_NULL ) return 0;
+  z = (const char*)sqlite3_value_text(v);
+  if( z==0 ){
+    sqlite3_result_error_nomem(pCtx);
+    return 1;
+  }
+  if( (size_t)sqlite3_value_bytes(v)==strlen(z) ) return 0;
+  tenantResultError(pCtx, "invalid %s id \"%s\\0...\": an id cannot "
+      "contain a NUL byte, so pass only " PROV_ID_CHARS, zWhat,
+      provShow(z, zShow, sizeof(zShow)));
+  return 1;
+}
+
 /* Text of argument v, or NULL when it is SQL NULL. */
 const char *provArgText(sqlite3_value *v){
   return sqlite3_value_type(v)==SQLITE_NULL

@@ -328,6 +328,11 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   int bInTxn = 0;
   int rc;
 
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer")
+   || tenantIdArgHasNul(pCtx, argv[2], "region")
+   || (argc>3 && tenantIdArgHasNul(pCtx, argv[3], "parent")) ){
+    return;
+  }
   db = provEnter(&zErr);
   if( db==0 ){
     provResultError(pCtx, SQLITE_ERROR, zErr);
@@ -481,6 +486,10 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   sqlite3 *db;
   int rc;
 
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer")
+   || tenantIdArgHasNul(pCtx, argv[1], "agent") ){
+    return;
+  }
   db = provEnter(&zErr);
   if( db==0 ){
     provResultError(pCtx, SQLITE_ERROR, zErr);

@@ -352,6 +352,7 @@ static void quotaRepairFunc(sqlite3_context *pCtx, int argc,
         "call it from a connection that is not bound to a customer");
     return;
   }
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
   if( zCustomer==0 || !tenantIdIsSafe(zCustomer) ){
     tenantResultError(pCtx, "customer id \"%.64s\" is invalid: use 1 to %d "
         "letters, digits, '_', '.' or '-'", zCustomer ? zCustomer : "NULL",

@@ -634,6 +634,12 @@ static int reportFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
   }
   if( idxNum==1 && argc>0 ){
     zArg = (const char*)sqlite3_value_text(argv[0]);
+    if( zArg && (size_t)sqlite3_value_bytes(argv[0])!=strlen(zArg) ){
+      tenantSetError(&p->base.zErrMsg, "invalid customer id \"%.64s\\0...\":"
+          " an id cannot contain a NUL byte, so pass only letters, digits,"
+          " '_', '.' and '-'", zArg);
+      return SQLITE_ERROR;
+    }
   }
 
   switch( (int)(p->pDef - aReportDef) ){
@@ -813,6 +819,7 @@ static void reportRequestIntegration(sqlite3_context *pCtx, int argc,
                                     : "NULL");
     return;
   }
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
   rc = reportSetRequest(zCustomer, "custom_integration",
                         argc>1 ? argv[1] : 0, &zErr);
   if( rc!=SQLITE_OK ){
@@ -850,6 +857,7 @@ static void reportRequireCompliance(sqlite3_context *pCtx, int argc,
       return;
     }
   }
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
   rc = reportSetRequest(zCustomer, "compliance", argv[1], &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);

@@ -134,6 +134,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bBound = 0;
   p->bMetered = 0;
   p->bBinding = 0;
+  p->bStale = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
 }
@@ -405,7 +406,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
         "ROLLBACK first");
     return SQLITE_ERROR;
   }
-  rc = tenantCatalogOpen(zRoot, pzErr);
+  rc = tenantCatalogOpenExisting(zRoot, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   rc = tenantPlanLoad(zCustomer, zAgent, &p->plan, pzErr);
   if( rc!=SQLITE_OK ){
@@ -426,6 +427,19 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
       return SQLITE_ERROR;
     }
   }
+  /* A missing or short master key fails here, before anything is
+  ** attached: a failed ATTACH would show the internal file name. */
+  for(i=0; i<p->plan.nFile; i++){
+    if( p->plan.aFile[i].bEncrypted ){
+      rc = tenantKeyCheckMaster(pzErr);
+      if( rc!=SQLITE_OK ){
+        tenantSessionReset(p);
+        return rc;
+      }
+      break;
+    }
+  }
+
   /* A connection opening on a tenant URI has no temp object yet. */
   rc = bAtOpen ? SQLITE_OK : tenantSessionCheckTempStore(p, pzErr);
   if( rc!=SQLITE_OK ){
@@ -442,9 +456,10 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     }
   }
 
-  p->iAppGeneration = -1;
-  if( !tenantHostReportsCountRead() ){
-    p->iAppGeneration = tenantAppTableGeneration();
+  rc = tenantSessionMarkAppTables(p, pzErr);
+  if( rc!=SQLITE_OK ){
+    tenantSessionReset(p);
+    return rc;
   }
 
   /* Bound from here on: the authorizer is in force for all but the
@@ -524,6 +539,10 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
 
   if( zCustomer==0 ){
     tenantResultError(pCtx, "tenant_bind() needs a customer id, not NULL");
+    return;
+  }
+  if( tenantIdArgHasNul(pCtx, argv[0], "customer")
+   || (argc>1 && tenantIdArgHasNul(pCtx, argv[1], "agent")) ){
     return;
   }
   rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);

@@ -7,6 +7,7 @@
 #define TENANT_SESSION_H
 
 #include "tenant_int.h"
+#include "catalog.h"
 
 #define TENANT_SCHEMA_NAME_LEN 33   /* "t" and 32 hex digits */
 
@@ -29,8 +30,9 @@ struct TenantSession {
   TenantSessionTable *aTable;
   int nKnown;                        /* other names an unqualified read */
   char **azKnown;                    /*   with no schema may resolve to */
-  sqlite3_int64 iAppGeneration;      /* application tables at binding, or */
-                                     /*   -1 when the host needs no check */
+  sqlite3_int64 iAppGeneration;      /* application tables at binding */
+  CatalogVersion appVersion;         /* catalog version they were seen at */
+  int bStale;                        /* tables were added: deny everything */
   TenantMeter *pMeter;               /* API call count, NULL when off */
   TenantSession *pNext;              /* list of all sessions */
 };
@@ -74,11 +76,9 @@ void tenantSessionDropTemp(TenantSession *p);
 /* Record zName as a table an unqualified read may resolve to. */
 int tenantSessionKnow(TenantSession *p, const char *zName);
 
-/* Whether the host reports a read of no column to the authorizer. */
-int tenantHostReportsCountRead(void);
-
-/* The number of application tables in the catalog, or -1 on error. */
-sqlite3_int64 tenantAppTableGeneration(void);
+/* Record the catalog's number of application tables, which the
+** authorizer compares against to find a stale session (authorizer.c). */
+int tenantSessionMarkAppTables(TenantSession *p, char **pzErr);
 
 /* The authorizer of a bound connection; pArg is its TenantSession. */
 int tenantAuthorize(void *pArg, int eAction, const char *zArg1,

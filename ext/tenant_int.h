@@ -79,6 +79,15 @@ void tenantSetError(char **pzErr, const char *zFormat, ...);
 /* sqlite3_result_error() with the same prefix and a printf-style format. */
 void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
 
+/*
+** True, with an error result set on pCtx, when the text of argument v
+** contains a NUL byte, which sqlite3_value_text() would cut the id at. zWhat
+** names the id in the message ("customer", "agent"). SQL NULL passes
+** (placement.c).
+*/
+int tenantIdArgHasNul(sqlite3_context *pCtx, sqlite3_value *v,
+                      const char *zWhat);
+
 /* ---- keys.c ----------------------------------------------------------- */
 
 /*
@@ -89,6 +98,10 @@ void tenantResultError(sqlite3_context *pCtx, const char *zFormat, ...);
 */
 TENANT_TEST_API int tenantKeyDerive(const char *zKeyId, unsigned char *aKey,
                                     char **pzErr);
+
+/* Check that a valid master key is configured, with the errors of
+** tenantKeyDerive(), without deriving any key. */
+int tenantKeyCheckMaster(char **pzErr);
 
 /*
 ** Format aKey as SQLCipher's raw-key text "x'<64 hex digits>'" into
@@ -107,9 +120,12 @@ void tenantKeyWipe(void *p, size_t n);
 ** directory. One process uses one root: choosing a different one after the
 ** catalog is open is an error. The catalog connection is private to the
 ** extension and is serialised by a mutex that callers take through
-** tenantCatalogEnter()/tenantCatalogLeave().
+** tenantCatalogEnter()/tenantCatalogLeave(). tenantCatalogOpen() creates
+** a missing root folder and catalog.db. tenantCatalogOpenExisting(), for
+** sessions, fails instead, so that a mistyped root is reported.
 */
 int tenantCatalogOpen(const char *zRoot, char **pzErr);
+int tenantCatalogOpenExisting(const char *zRoot, char **pzErr);
 sqlite3 *tenantCatalogEnter(void);   /* NULL when the catalog is not open */
 void tenantCatalogLeave(void);
 const char *tenantCatalogRoot(void); /* absolute path, NULL before open */

@@ -410,7 +410,7 @@ static int tenantVfsOpen(sqlite3_vfs *pVfs, const char *zName,
       p->eKind = TENANT_FILE_SESSION;
       sqlite3_snprintf(sizeof(p->zCustomer), p->zCustomer, "%s",
                        zName + TENANT_SESSION_PREFIX_LEN);
-      tenantCatalogOpen(zRoot, &zIgnored);
+      tenantCatalogOpenExisting(zRoot, &zIgnored);
       sqlite3_free(zIgnored);
     }
     if( flags & SQLITE_OPEN_MASTER_JOURNAL ){
@@ -656,7 +656,7 @@ static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
   }
   if( rc!=SQLITE_NOTFOUND ) return rc;
 
-  rc = tenantCatalogOpen(0, &zErr);
+  rc = tenantCatalogOpenExisting(0, &zErr);
   if( rc==SQLITE_OK ) rc = tenantPlanResolve(zLogical, zOut, nOut, &zErr);
   if( rc!=SQLITE_OK ){
     sqlite3_log(SQLITE_CANTOPEN, "tenant VFS: cannot resolve \"%s\": %s",
