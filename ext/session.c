@@ -280,6 +280,16 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
         "the key does not match or the file is not a database; check "
         "TENANT_MASTER_KEY or TENANT_KEY_FILE", pFile->zKeyId,
         p->plan.zCustomer);
+  }else if( rc!=SQLITE_OK && pzErr ){
+    /* SQLite's message names the internal URI with its binding token. A
+    ** connection that does not process URIs fails here too, because it
+    ** takes the URI for a path in a folder that does not exist. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    tenantSetError(pzErr, "cannot open placement file %s of customer \"%s\":"
+        " %s; if the connection was opened without SQLITE_OPEN_URI, open it"
+        " with that flag or as \"file:%s?vfs=tenant\"", pFile->zKeyId,
+        p->plan.zCustomer, sqlite3_errstr(rc), p->plan.zCustomer);
   }
   if( rc!=SQLITE_OK ) return rc;
 

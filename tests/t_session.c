@@ -655,6 +655,42 @@ static void testTempObjectsKept(void){
   sqlite3_close(db);
 }
 
+/*
+** tenant_bind() on a connection opened without SQLITE_OPEN_URI: the
+** SQLCipher host's library does not process URI file names then, so the
+** binding fails, with a message that says what to do and shows no internal
+** file name or binding token. The stock host processes them by default.
+*/
+static void testWithoutUri(void){
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  int rc;
+
+  sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE,
+                  0);
+  sqlite3_enable_load_extension(db, 1);
+  rc = sqlite3_load_extension(db, getenv("TENANT_EXT"), 0, &zErr);
+  tap_is_int(rc, SQLITE_OK, "no uri: extension loaded");
+  sqlite3_free(zErr);
+  zErr = 0;
+  rc = sqlite3_exec(db, "SELECT tenant_bind('X1')", 0, 0, &zErr);
+  if( tap_host_is_sqlcipher() ){
+    tap_ok(rc!=SQLITE_OK, "no uri: binding fails in the SQLCipher host");
+  }
+  if( rc!=SQLITE_OK ){
+    tap_ok(zErr && strstr(zErr, "SQLITE_OPEN_URI")!=0,
+           "no uri: the error says to open with SQLITE_OPEN_URI");
+    tap_ok(zErr && strstr(zErr, "bind=")==0 && strstr(zErr, "@")==0,
+           "no uri: the error shows no internal file name");
+    if( zErr ) tap_diag("%s", zErr);
+  }else{
+    tap_is_str(tap_query_text(db, "SELECT tenant_whoami()"), "X1",
+               "no uri: bound in a host that processes URIs");
+  }
+  sqlite3_free(zErr);
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -670,6 +706,7 @@ int main(void){
   testTempSchema();
   testPlaceholderClash();
   testTempObjectsKept();
+  testWithoutUri();
   testFiles();
   testAddedHidden(dbAdmin);
   testCatalogChange(dbAdmin);
