@@ -78,13 +78,19 @@ static int tenantSessionTrace(unsigned, void*, void*, void*);
 
 /*
 ** Statements started inside the bracket are not counted. A metered session
-** also removes its trace for the bracket. SQLite 3.40 formats a "-- <sql>"
+** also removes its trace for the bracket, on hosts that format a "-- <sql>"
 ** copy of every statement that a virtual table runs, only for the trace
-** callback to skip it. Callgrind counted about a thousand instructions per
-** inner statement for that copy.
+** callback to skip it: callgrind counted about a thousand instructions per
+** inner statement for that copy in SQLite 3.40.1. SQLite 3.15.2 passes the
+** text as it is, so removing the trace there would cost its two mutex
+** round trips for nothing. Versions in between were not tried.
 */
+static int tenantSessionTraceFormats(TenantSession *p){
+  return p->pMeter && tenantHostVersion()>=3016000;
+}
+
 void tenantSessionEnterInternal(TenantSession *p){
-  if( p->nInternal++==0 && p->pMeter ){
+  if( p->nInternal++==0 && tenantSessionTraceFormats(p) ){
     sqlite3_trace_v2(p->db, 0, 0, 0);
   }
 }
@@ -97,7 +103,7 @@ void tenantSessionTraceRestore(TenantSession *p){
 
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
-  if( --p->nInternal==0 && p->pMeter ){
+  if( --p->nInternal==0 && tenantSessionTraceFormats(p) ){
     sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
   }
 }
