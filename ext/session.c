@@ -78,9 +78,9 @@ static int tenantSessionTrace(unsigned, void*, void*, void*);
 
 /*
 ** Statements started inside the bracket are not counted. A metered session
-** also removes its trace for the bracket, on hosts that format a "-- <sql>"
+** also removes its trace for the bracket on hosts that format a "-- <sql>"
 ** copy of every statement that a virtual table runs, only for the trace
-** callback to skip it: callgrind counted about a thousand instructions per
+** callback to skip it. Callgrind counted about a thousand instructions per
 ** inner statement for that copy in SQLite 3.40.1. SQLite 3.15.2 passes the
 ** text as it is, so removing the trace there would cost its two mutex
 ** round trips for nothing. Versions in between were not tried.

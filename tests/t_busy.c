@@ -6,8 +6,8 @@
 ** metering and storage limits on: inserts, updates of a row found by its
 ** key and deletes, one statement each. SQLite calls no busy handler for a
 ** connection that holds a read transaction and then requests the write
-** lock, so a statement through an isolation table must take the write
-** lock before it reads the file (its scan, its storage check).
+** lock. So a statement through an isolation table must take the write lock
+** before it reads the file (its scan, its storage check).
 */
 #include "tap.h"
 

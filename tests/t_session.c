@@ -656,10 +656,11 @@ static void testTempObjectsKept(void){
 }
 
 /*
-** tenant_bind() on a connection opened without SQLITE_OPEN_URI: the
-** SQLCipher host's library does not process URI file names then, so the
-** binding fails, with a message that says what to do and shows no internal
-** file name or binding token. The stock host processes them by default.
+** tenant_bind() on a connection opened without SQLITE_OPEN_URI. The
+** SQLCipher host's library then does not process URI file names, so the
+** binding fails. Its message tells the caller what to do and shows no
+** internal file name or binding token. The stock host processes URI file
+** names by default.
 */
 static void testWithoutUri(void){
   sqlite3 *db = 0;
