@@ -650,14 +650,17 @@ int tenantCatalogAddCalls(const char *zCustomer, const char *zMonth,
   return rc;
 }
 
-sqlite3_int64 tenantCatalogWrites(void){
-  sqlite3_int64 n = 0;
-  sqlite3 *db = tenantCatalogEnter();
-  if( db ){
-    n = sqlite3_total_changes(db);
-    tenantCatalogLeave();
+int tenantCatalogVersion(sqlite3_int64 *piData, sqlite3_int64 *pnWrite){
+  CatalogVersion v;
+  int rc;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  rc = catalogVersionRead(&v);
+  tenantCatalogLeave();
+  if( rc==SQLITE_OK ){
+    *piData = v.iData;
+    *pnWrite = v.nWrite;
   }
-  return n;
+  return rc;
 }
 
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,

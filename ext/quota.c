@@ -30,10 +30,7 @@ SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
 #include <string.h>
-#include <time.h>
 
-#define QUOTA_LIMIT_TTL      1.0  /* seconds a limit read from the catalog
-                                  ** is used before it is read again */
 
 /* Every QuotaFile of the process, guarded by SQLITE_MUTEX_STATIC_APP3. */
 static QuotaFile *quotaFileList = 0;
@@ -151,32 +148,28 @@ static int quotaFileRun(QuotaFile *p, sqlite3_stmt *pStmt,
   return rc;
 }
 
-/* Seconds on the monotonic clock. */
-static double quotaNow(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec/1e9;
-}
-
 /*
-** Read the customer's limit from the catalog, unless it was read less than
-** QUOTA_LIMIT_TTL seconds ago and this process has not written the catalog
-** since. A limit lowered by another process applies within that time.
+** Read the customer's limit from the catalog, unless the catalog has not
+** changed since it was last read. A limit changed, or a customer
+** decommissioned, by any process applies from the next write transaction.
 */
 static int quotaFileLimit(QuotaFile *p, const char *zCustomer){
-  double tNow = quotaNow();
-  sqlite3_int64 nWrites = tenantCatalogWrites();
+  sqlite3_int64 iData = 0;
+  sqlite3_int64 nWrite = 0;
+  int bVersion;
   int rc;
-  if( p->bLimitRead && nWrites==p->nLimitWrites
-   && tNow>=p->tLimitRead && tNow-p->tLimitRead<QUOTA_LIMIT_TTL ){
+
+  bVersion = tenantCatalogVersion(&iData, &nWrite)==SQLITE_OK;
+  if( bVersion && p->bLimitRead && iData==p->iLimitData
+   && nWrite==p->nLimitWrites ){
     return SQLITE_OK;
   }
   p->bLimitRead = 0;
   rc = tenantCatalogLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bVersion ){
     p->bLimitRead = 1;
-    p->tLimitRead = tNow;
-    p->nLimitWrites = nWrites;
+    p->iLimitData = iData;
+    p->nLimitWrites = nWrite;
   }
   return rc;
 }

@@ -23,9 +23,10 @@ struct QuotaFile {
   char *zSchema;                /* secret schema name of the file */
   int nRef;                     /* isolation tables using this state */
   int bInTxn;                   /* limit and base read in this transaction */
-  int bLimitRead;               /* iLimit and zTier were read at tLimitRead */
-  double tLimitRead;            /* monotonic seconds */
-  sqlite3_int64 nLimitWrites;   /* tenantCatalogWrites() at tLimitRead */
+  int bLimitRead;               /* iLimit and zTier were read at the
+                                ** catalog version below */
+  sqlite3_int64 iLimitData;     /* tenantCatalogVersion() then */
+  sqlite3_int64 nLimitWrites;
   sqlite3_int64 iLimit;         /* limit of the customer's tier, -1: none */
   sqlite3_int64 iBase;          /* tenant_usage.bytes at transaction start */
   sqlite3_int64 iDelta;         /* change not yet written to tenant_usage */

@@ -217,9 +217,11 @@ int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
                        char *zTier, int nTier);
 
-/* Return a count that grows with every catalog write this process makes,
-** so that a cached catalog value can tell that it may be out of date. */
-sqlite3_int64 tenantCatalogWrites(void);
+/* Read the catalog's version into *piData and *pnWrite: together they
+** change with every write to the catalog, by this process or another, other
+** than this process's flushes of API calls. A cached catalog value is
+** current while the pair is the same. */
+int tenantCatalogVersion(sqlite3_int64 *piData, sqlite3_int64 *pnWrite);
 
 /* Check that z is safe as a customer, agent or region id (and a file name
 ** part): 1..TENANT_MAX_ID bytes of [A-Za-z0-9_.-], not "." or "..". */
