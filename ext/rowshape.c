@@ -335,7 +335,9 @@ read_failed:
 /*
 ** Read the schema cookie of the real table's file into *piCookie. While a
 ** session binds (bCreate in a transaction), a cookie already read for the
-** same connection and schema is reused: see the header.
+** same connection and schema is reused: see the header. A cookie that the
+** session read at binding comes first, because reading the file inside the
+** application's transaction would take a read lock there.
 */
 static int rowShapeCookie(RowVtab *p, int bCreate, int *piCookie){
   sqlite3_stmt *pStmt = 0;
@@ -345,6 +347,10 @@ static int rowShapeCookie(RowVtab *p, int bCreate, int *piCookie){
   int rc;
   int i;
 
+  if( p->pSession && tenantSessionFileCookie(p->pSession, p->zSchema,
+                                             piCookie) ){
+    return SQLITE_OK;
+  }
   if( bMemo ){
     int bFound = 0;
     sqlite3_mutex_enter(rowShapeMutex());
@@ -400,6 +406,23 @@ static void rowShapeUnlink(RowShape *pShape){
   *pp = pShape->pNext;
   pShape->pNext = 0;
   rowShapeCount--;
+}
+
+int tenantRowShapeWarm(sqlite3 *db, TenantSession *pSession,
+                       const char *zSchema, const char *zTable,
+                       char **pzErr){
+  RowVtab t;
+  RowShape *pShape = 0;
+  int rc;
+
+  memset(&t, 0, sizeof(t));
+  t.db = db;
+  t.pSession = pSession;
+  t.zSchema = (char*)zSchema;
+  t.zTable = (char*)zTable;
+  rc = rowShapeAcquire(&t, 0, &pShape, pzErr);
+  rowShapeRelease(pShape);
+  return rc;
 }
 
 int rowShapeAcquire(RowVtab *p, int bCreate, RowShape **ppShape,

@@ -143,6 +143,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bStale = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
+  memset(p->abCookie, 0, sizeof(p->abCookie));
 }
 
 static void tenantSessionFree(void *pArg){
@@ -216,6 +217,47 @@ int tenantSessionExec(TenantSession *p, const char *zSql,
 }
 
 /* Attach file i of the plan under its secret schema name. */
+/*
+** Read the schema cookie of file iFile while the connection binds, outside
+** any transaction of the application. An isolation table that connects
+** later takes it from here (tenantSessionFileCookie) instead of reading the
+** file: inside the application's BEGIN such a read would hold a read lock,
+** which SQLite does not upgrade to the write lock with a wait.
+*/
+static int tenantSessionReadCookie(TenantSession *p, int iFile,
+                                   char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version",
+                               p->azSchema[iFile]);
+  int rc;
+
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    p->aCookie[iFile] = sqlite3_column_int(pStmt, 0);
+    p->abCookie[iFile] = 1;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot read the schema version of placement file"
+        " %s: %s", p->plan.aFile[iFile].zKeyId, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+int tenantSessionFileCookie(TenantSession *p, const char *zSchema,
+                            int *piCookie){
+  int i;
+  for(i=0; i<p->plan.nFile && i<TENANT_MAX_FILES; i++){
+    if( p->abCookie[i] && strcmp(p->azSchema[i], zSchema)==0 ){
+      *piCookie = p->aCookie[i];
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   TenantFile *pFile = &p->plan.aFile[iFile];
   int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
@@ -316,6 +358,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   if( zName==0 ) return SQLITE_NOMEM;
   rc = tenantSessionExec(p, zName, 0, 0, -1, pzErr);
   sqlite3_free(zName);
+  if( rc==SQLITE_OK ) rc = tenantSessionReadCookie(p, iFile, pzErr);
   return rc;
 }
 
@@ -509,6 +552,14 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
     rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
+    /* The shapes of the isolation tables, read now unless the process has
+    ** them, so that a table connecting inside the application's BEGIN
+    ** reads nothing from its file. */
+    for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
+      int iFile = p->plan.aReach[p->aTable[i].iReach].iFile;
+      rc = tenantRowShapeWarm(db, p, p->azSchema[iFile], p->aTable[i].zName,
+                              pzErr);
+    }
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{

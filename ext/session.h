@@ -22,6 +22,8 @@ struct TenantSession {
   sqlite3 *db;                       /* the bound connection */
   TenantPlan plan;                   /* what the customer reaches */
   char azSchema[TENANT_MAX_FILES][TENANT_SCHEMA_NAME_LEN + 1];
+  int aCookie[TENANT_MAX_FILES];     /* schema cookie of each file at binding */
+  int abCookie[TENANT_MAX_FILES];    /* aCookie[i] was read */
   int nInternal;                     /* depth of internal statements */
   int bBinding;                      /* attach keys may be handed out */
   int bBound;                        /* plan and schemas are in force */
