@@ -196,7 +196,7 @@ int tenantCatalogTablesOf(int nPartition, const char *const *azPartition,
     void *pArg, char **pzErr);
 
 /* Add nCalls API calls to the usage of zCustomer in zMonth ("YYYY-MM"),
-** with a statement prepared once. On failure *pzErr holds the reason. */
+** with a statement prepared once. On failure *pzErr is set to the reason. */
 int tenantCatalogAddCalls(const char *zCustomer, const char *zMonth,
                           sqlite3_int64 nCalls, char **pzErr);
 
