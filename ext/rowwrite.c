@@ -285,6 +285,20 @@ static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
   return rc;
 }
 
+/*
+** Check a write of kind eKind against the storage limit, open the real
+** file's savepoints and return its statement in *ppStmt, in that order,
+** so that a write the limit rejects opens nothing.
+*/
+static int rowWriteBegin(RowVtab *p, int eKind, int eMode,
+                         sqlite3_value **argv, const char *zCustomer,
+                         sqlite3_int64 *pnDelta, sqlite3_stmt **ppStmt){
+  int rc = rowQuotaCheck(p, eKind, eMode, argv, zCustomer, pnDelta);
+  if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
+  if( rc==SQLITE_OK ) rc = rowWriteStmt(p, eKind, eMode, ppStmt);
+  return rc;
+}
+
 /* Count a write's change once it has succeeded, unless it changed no row
 ** (a delete of a missing row, INSERT OR IGNORE that ignored). */
 static void rowQuotaRecord(RowVtab *p, sqlite3_int64 nDelta){
@@ -328,9 +342,7 @@ int rowvtabUpdate(
 
   /* Delete. */
   if( argc==1 ){
-    rc = rowQuotaCheck(p, 'D', eMode, argv, zCustomer, &nDelta);
-    if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
-    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'D', eMode, &pStmt);
+    rc = rowWriteBegin(p, 'D', eMode, argv, zCustomer, &nDelta, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
     sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
@@ -374,9 +386,7 @@ int rowvtabUpdate(
                      " table \"%s\": leave the rowid out", p->zTable);
       return SQLITE_CONSTRAINT;
     }
-    rc = rowQuotaCheck(p, 'I', eMode, argv, zCustomer, &nDelta);
-    if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
-    if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'I', eMode, &pStmt);
+    rc = rowWriteBegin(p, 'I', eMode, argv, zCustomer, &nDelta, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
     /* The session's strings outlive this call, and rowRunWrite clears the
     ** bindings before it returns, so they are bound without a copy. */
@@ -405,9 +415,8 @@ int rowvtabUpdate(
                    " \"%s\": insert a new row instead", p->zTable);
     return SQLITE_CONSTRAINT;
   }
-  rc = rowQuotaCheck(p, 'U', eMode, argv, zCustomer, &nDelta);
-  if( rc==SQLITE_OK ) rc = rowOpenFileSavepoints(p);
-  if( rc==SQLITE_OK ) rc = rowWriteStmt(p, 'U', eMode, &pStmt);
+  rc = rowWriteBegin(p, 'U', eMode, argv, zCustomer, &nDelta,
+                     &pStmt);
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<p->nCol; i++){
     if( i==p->iCustomer ) continue;

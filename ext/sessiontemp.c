@@ -513,10 +513,10 @@ int tenantSessionListTables(TenantSession *p, char **pzErr){
 }
 
 /*
-** Before any file is attached, write the temp tables that a binding as the
-** connection opens expects into the temp schema (tenantSessionCreateAll):
-** its isolation tables, and a placeholder for every other table that the
-** last binding found in its shared files. This is for a host that must
+** Before any file is attached, write into the temp schema the temp tables
+** that a binding as the connection opens expects (tenantSessionCreateAll).
+** These are its isolation tables, and a placeholder for every other table
+** that the last binding found in its shared files. This is for a host that must
 ** discard every schema to read the temp schema again (SQLite 3.15.2): only
 ** main and temp are then there to be read again, not the attached files.
 ** tenantSessionIsolate() checks the placeholders once the files are
@@ -596,8 +596,9 @@ static int tenantSessionMendTemp(TenantSession *p, TenantTempList *pEarly,
 /*
 ** Create the temp isolation virtual table of every table the session
 ** reaches in a shared file, and a placeholder for every other table of a
-** shared file, unless tenantSessionPrewrite() wrote them (pEarly is not
-** empty), in which case the placeholders are checked against the files.
+** shared file. When tenantSessionPrewrite() wrote them already (pEarly is
+** not empty), the isolation tables are checked, and placeholders are
+** added or dropped to match the files.
 ** A binding as the connection opens (bAtOpen) writes them into the temp
 ** schema at once. tenant_bind() creates them one statement each: it runs
 ** inside the caller's statement, whose cursors a savepoint rollback could

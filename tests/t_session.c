@@ -483,9 +483,9 @@ static void testTempSchema(void){
 }
 
 /* 11. A table added to a shared file after an earlier session of this
-** process listed the file is hidden from the next session too: a binding
-** that writes its expected placeholders before it attaches the files
-** (the SQLCipher host) checks them against the files. */
+** process listed the file is hidden from the next session too. A binding
+** that writes its expected placeholders before it attaches the files (the
+** SQLCipher host) checks them against the files. */
 static void testAddedHidden(sqlite3 *dbAdmin){
   sqlite3 *db;
 
@@ -517,9 +517,10 @@ static void testAddedHidden(sqlite3 *dbAdmin){
   sqlite3_close(db);
 }
 
-/* 12. A binding sees every catalog change made since the last binding of
-** the same customer: through the extension's own catalog connection (an
-** agent removed) and through another connection (a customer's state). */
+/* 12. A binding applies every catalog change made since the last binding
+** of the same customer, both through the extension's own catalog
+** connection (an agent removed) and through another connection (a
+** customer's state). */
 static void testCatalogChange(sqlite3 *dbAdmin){
   char zPath[1200];
   char zErr[512];
@@ -658,8 +659,8 @@ static void testTempObjectsKept(void){
 /*
 ** tenant_bind() on a connection opened without SQLITE_OPEN_URI. The
 ** SQLCipher host's library then does not process URI file names, so the
-** binding fails. Its message tells the caller what to do and shows no
-** internal file name or binding token. The stock host processes URI file
+** binding fails. Its message names the flag to use and shows no internal
+** file name or binding token. The stock host processes URI file
 ** names by default.
 */
 static void testWithoutUri(void){
