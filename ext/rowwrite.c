@@ -119,6 +119,34 @@ static int rowWriteStmt(RowVtab *p, int eKind, int eMode,
   return SQLITE_OK;
 }
 
+/*
+** Bind argument pArg of xUpdate to parameter iParam without a copy. This is
+** safe because rowRunWrite() clears the bindings before xUpdate returns.
+** An empty blob is bound as a zero-length blob, because a NULL pointer
+** would bind NULL.
+*/
+static int rowBindArgument(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pArg){
+  const void *z;
+  int n;
+
+  switch( sqlite3_value_type(pArg) ){
+    case SQLITE_TEXT:
+      z = sqlite3_value_text(pArg);  /* before _bytes(): the UTF-8 size */
+      if( z==0 ) return SQLITE_NOMEM;
+      n = sqlite3_value_bytes(pArg);
+      return sqlite3_bind_text(pStmt, iParam, (const char*)z, n,
+                               SQLITE_STATIC);
+    case SQLITE_BLOB:
+      n = sqlite3_value_bytes(pArg);
+      if( n==0 ) return sqlite3_bind_zeroblob(pStmt, iParam, 0);
+      z = sqlite3_value_blob(pArg);
+      if( z==0 ) return SQLITE_NOMEM;
+      return sqlite3_bind_blob(pStmt, iParam, z, n, SQLITE_STATIC);
+    default:
+      return sqlite3_bind_value(pStmt, iParam, pArg);
+  }
+}
+
 /* Run a bound write statement, reset it and copy any error text. */
 static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
   int rc;
@@ -135,6 +163,16 @@ static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
   rowCopyInnerError(p);
   sqlite3_clear_bindings(pStmt);
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/* Run a write statement if its binding ended with SQLITE_OK in rc.
+** Otherwise clear the bindings and report the failure. */
+static int rowRunBound(RowVtab *p, sqlite3_stmt *pStmt, int rc){
+  if( rc==SQLITE_OK ) return rowRunWrite(p, pStmt);
+  sqlite3_clear_bindings(pStmt);
+  tenantSetError(&p->base.zErrMsg, "binding a value for table \"%s\""
+                 " failed: %s", p->zTable, sqlite3_errstr(rc));
+  return rc;
 }
 
 /*
@@ -344,9 +382,11 @@ int rowvtabUpdate(
   if( argc==1 ){
     rc = rowWriteBegin(p, 'D', eMode, argv, zCustomer, &nDelta, &pStmt);
     if( rc!=SQLITE_OK ) return rc;
-    sqlite3_bind_value(pStmt, 1, argv[0]);
-    sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_TRANSIENT);
-    rc = rowRunWrite(p, pStmt);
+    rc = sqlite3_bind_value(pStmt, 1, argv[0]);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_bind_text(pStmt, 2, zCustomer, -1, SQLITE_STATIC);
+    }
+    rc = rowRunBound(p, pStmt, rc);
     if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
     return rc;
   }
@@ -390,17 +430,17 @@ int rowvtabUpdate(
     if( rc!=SQLITE_OK ) return rc;
     /* The session's strings outlive this call, and rowRunWrite clears the
     ** bindings before it returns, so they are bound without a copy. */
-    for(i=0; i<p->nCol; i++){
+    for(i=0; rc==SQLITE_OK && i<p->nCol; i++){
       if( i==p->iCustomer ){
-        sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_STATIC);
+        rc = sqlite3_bind_text(pStmt, i+1, zCustomer, -1, SQLITE_STATIC);
       }else if( i==p->iParent
              && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
-        sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_STATIC);
+        rc = sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_STATIC);
       }else{
-        sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+        rc = rowBindArgument(pStmt, i+1, argv[2+i]);
       }
     }
-    rc = rowRunWrite(p, pStmt);
+    rc = rowRunBound(p, pStmt, rc);
     if( rc==SQLITE_OK ){
       rowQuotaRecord(p, nDelta);
       *pRowid = sqlite3_last_insert_rowid(p->db);
@@ -418,17 +458,19 @@ int rowvtabUpdate(
   rc = rowWriteBegin(p, 'U', eMode, argv, zCustomer, &nDelta,
                      &pStmt);
   if( rc!=SQLITE_OK ) return rc;
-  for(i=0; i<p->nCol; i++){
+  for(i=0; rc==SQLITE_OK && i<p->nCol; i++){
     if( i==p->iCustomer ) continue;
     if( i==p->iParent && sqlite3_value_type(argv[2+i])==SQLITE_NULL ){
-      sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_TRANSIENT);
+      rc = sqlite3_bind_text(pStmt, i+1, zParent, -1, SQLITE_STATIC);
     }else{
-      sqlite3_bind_value(pStmt, i+1, argv[2+i]);
+      rc = rowBindArgument(pStmt, i+1, argv[2+i]);
     }
   }
-  sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
-  sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_TRANSIENT);
-  rc = rowRunWrite(p, pStmt);
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_value(pStmt, p->nCol+1, argv[0]);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_bind_text(pStmt, p->nCol+2, zCustomer, -1, SQLITE_STATIC);
+  }
+  rc = rowRunBound(p, pStmt, rc);
   if( rc==SQLITE_OK ) rowQuotaRecord(p, nDelta);
   return rc;
 }

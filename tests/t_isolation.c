@@ -368,7 +368,7 @@ static void testHostQueries(sqlite3 *pA, sqlite3 *pRaw){
     "SELECT id FROM basic_communications WHERE customer_id='A'"
     " AND data='ALPHA' COLLATE NOCASE ORDER BY id";
   int nSession, nRaw;
-  char *zGot, *zWant;
+  char *zGot, *zExpected;
 
   /* Before 3.22.0 the host cannot tell the module about an explicit
   ** COLLATE, so the inner scan compares with the column's own collation. */
@@ -377,10 +377,10 @@ static void testHostQueries(sqlite3 *pA, sqlite3 *pRaw){
     return;
   }
   zGot = dumpRows(pA, zSession, 0, &nSession);
-  zWant = dumpRows(pRaw, zRaw, 0, &nRaw);
-  tap_is_str(zGot, zWant, "explicit COLLATE NOCASE on BINARY column");
+  zExpected = dumpRows(pRaw, zRaw, 0, &nRaw);
+  tap_is_str(zGot, zExpected, "explicit COLLATE NOCASE on BINARY column");
   sqlite3_free(zGot);
-  sqlite3_free(zWant);
+  sqlite3_free(zExpected);
 }
 
 /* seq(): 0, 1, 2, ... per connection, restarted by seq(-1). It lets a
@@ -520,6 +520,84 @@ static void testValueCopies(sqlite3 *pA, sqlite3 *pRaw){
                             " WHERE id IN (x'00ff', 'n1', 'n2')");
   tap_ok(zErr==0, "value copies: rows of A deleted");
   if( zErr ) tap_diag("%s", zErr);
+}
+
+/* Dump the rows of zValues, "('id', value), ...", written by the raw
+** connection into a temp table with the columns of the real one. */
+static char *expectedRows(sqlite3 *pRaw, const char *zValues){
+  char *zSql = sqlite3_mprintf(
+      "DROP TABLE IF EXISTS temp.want;"
+      "CREATE TEMP TABLE want AS SELECT id, data FROM basic_communications"
+      " WHERE 0;"
+      "INSERT INTO temp.want(id, data) VALUES %s", zValues);
+  const char *zErr = tap_exec_error(pRaw, zSql);
+  int nRow;
+
+  sqlite3_free(zSql);
+  if( zErr ) return sqlite3_mprintf("error: %s", zErr);
+  return dumpRows(pRaw, "SELECT id, typeof(data), length(CAST(data AS BLOB)),"
+                        " hex(data) FROM temp.want ORDER BY id", 0, &nRow);
+}
+
+/* Check that inserts and updates write every kind of value unchanged,
+** because text and blobs are bound without a copy. */
+static void testWrittenValues(sqlite3 *pA, sqlite3 *pRaw){
+  static const char *const azValue[] = {
+    "''", "x''", "zeroblob(3)", "x'00ff00'", "CAST(x'61006200' AS TEXT)",
+    "printf('%.5000c', 'w')", "42", "3.5", "NULL", "'plain'",
+  };
+  const int nValue = (int)(sizeof(azValue)/sizeof(azValue[0]));
+  const char *zDump = "SELECT id, typeof(data), length(CAST(data AS BLOB)),"
+                      " hex(data) FROM basic_communications"
+                      " WHERE customer_id='A' AND id GLOB 'w*' ORDER BY id";
+  char *zValues = 0;
+  char *zGot, *zExpected;
+  int nRow;
+  int i;
+
+  for(i=0; i<nValue; i++){
+    char *zSql = sqlite3_mprintf("INSERT INTO basic_communications(id, data)"
+                                 " VALUES('w%02d', %s)", i, azValue[i]);
+    const char *zErr = tap_exec_error(pA, zSql);
+    if( !tap_ok(zErr==0, "written values: insert of %s", azValue[i]) ){
+      tap_diag("%s", zErr);
+    }
+    zValues = sqlite3_mprintf("%z%s('w%02d', %s)", zValues,
+                              zValues ? "," : "", i, azValue[i]);
+    sqlite3_free(zSql);
+  }
+  zGot = dumpRows(pRaw, zDump, 0, &nRow);
+  zExpected = expectedRows(pRaw, zValues);
+  tap_is_str(zGot, zExpected, "written values: inserted rows hold the values"
+             " given");
+  tap_is_int(nRow, nValue, "written values: one row per value");
+  sqlite3_free(zGot);
+  sqlite3_free(zExpected);
+  sqlite3_free(zValues);
+
+  /* Update each row to the value of the next one. */
+  zValues = 0;
+  for(i=0; i<nValue; i++){
+    int iNext = (i+1)%nValue;
+    char *zSql = sqlite3_mprintf("UPDATE basic_communications SET data=%s"
+                                 " WHERE id='w%02d'", azValue[iNext], i);
+    const char *zErr = tap_exec_error(pA, zSql);
+    if( !tap_ok(zErr==0, "written values: update to %s", azValue[iNext]) ){
+      tap_diag("%s", zErr);
+    }
+    zValues = sqlite3_mprintf("%z%s('w%02d', %s)", zValues,
+                              zValues ? "," : "", i, azValue[iNext]);
+    sqlite3_free(zSql);
+  }
+  zGot = dumpRows(pRaw, zDump, 0, &nRow);
+  zExpected = expectedRows(pRaw, zValues);
+  tap_is_str(zGot, zExpected, "written values: updated rows hold the values"
+             " given");
+  sqlite3_free(zGot);
+  sqlite3_free(zExpected);
+  sqlite3_free(zValues);
+  tap_exec_error(pRaw, "DROP TABLE temp.want");
+  tap_exec_error(pA, "DELETE FROM basic_communications WHERE id GLOB 'w*'");
 }
 
 /*
@@ -917,6 +995,7 @@ int main(void){
   testCountingScan(pA, pRaw);
   testValueCopies(pA, pRaw);
   testEmptyTextArgument(pRaw);
+  testWrittenValues(pA, pRaw);
   testSessionB(pB, pRaw);
   testInsert(pA, pRaw);
   testConflicts(pA, pRaw);
