@@ -222,7 +222,7 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
   int i, j;
 
   *pp = 0;
-  if( !tenantMeterEnabled() ) return SQLITE_OK;
+  if( !tenantSessionIsMetered(pSession) ) return SQLITE_OK;
 
   tenantSessionEnterInternal(pSession);
   rc = quotaShapeRead(db, zSchema, zTable, &shape);

@@ -374,7 +374,8 @@ typedef struct TenantQuotaTable TenantQuotaTable;
 int tenantQuotaPrepareFile(sqlite3 *db, const char *zSchema, char **pzErr);
 
 /* Read the indexes and defaults of zSchema.zTable and start accounting
-** for it on the session's connection. *pp is NULL when metering is off. */
+** for it on the session's connection. *pp is NULL when the session is
+** not metered. */
 int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
                          const char *zSchema, const char *zTable,
                          TenantQuotaTable **pp, char **pzErr);

@@ -191,6 +191,31 @@ static void testOffDecommissioned(sqlite3 *dbAdmin){
   }
 }
 
+/*
+** 4c. Whether a session is metered is decided when it binds: a metered
+** session whose first write runs while TENANT_METER=off is set still
+** accounts the row.
+*/
+static void testDecidedAtBinding(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  const char *zErr;
+
+  zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('V','onyx',"
+                        "'us-west1','S')");
+  if( !tap_ok(zErr==0, "binding decides: V provisioned") ){
+    tap_diag("%s", zErr);
+  }
+  db = openSession("V");
+  setenv("TENANT_METER", "off", 1);
+  tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+         " VALUES('v1', 'metered')")==0, "binding decides: insert");
+  unsetenv("TENANT_METER");
+  sqlite3_close(db);
+  tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+             "tenant_storage_check('V')"), "0",
+             "binding decides: the row is accounted");
+}
+
 /* 5. A crash loses only the calls not yet flushed: 2 of 7. */
 static void testCrash(sqlite3 *dbAdmin){
   pid_t pid = fork();
@@ -229,6 +254,7 @@ int main(int argc, char **argv){
   testSeconds(dbAdmin);
   testOff(dbAdmin);
   testOffDecommissioned(dbAdmin);
+  testDecidedAtBinding(dbAdmin);
   testCrash(dbAdmin);
   testDenied();
   sqlite3_close(dbAdmin);
