@@ -21,6 +21,8 @@
 ** Setting the environment variable TENANT_METER to "off" before a session
 ** binds turns metering, storage accounting and storage limits off for that
 ** session. It exists to measure their cost; usage drifts while it is off.
+** The session's writes still fail once the customer is no longer active
+** (rowwrite.c).
 **
 ** LIMITATIONS: the trace callback is the connection's only one. Binding
 ** installs it, and the session installs it again as each statement is

@@ -194,12 +194,7 @@ static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
     }
   }
   if( rc==SQLITE_NOTFOUND ){
-    tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
-        " catalog (decommissioned, or being provisioned again): close this"
-        " session and open a new one", zCustomer);
-    sqlite3_log(SQLITE_AUTH, "tenant: write refused for customer %s, which"
-        " is no longer active", zCustomer);
-    return SQLITE_AUTH;
+    return tenantSessionRejectInactive(p->pSession, pzErr);
   }
   if( rc!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot read the storage usage of customer \"%s\":"
@@ -227,7 +222,7 @@ int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
   int i, j;
 
   *pp = 0;
-  if( !tenantMeterEnabled() ) return SQLITE_OK;
+  if( !tenantSessionIsMetered(pSession) ) return SQLITE_OK;
 
   tenantSessionEnterInternal(pSession);
   rc = quotaShapeRead(db, zSchema, zTable, &shape);

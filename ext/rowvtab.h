@@ -94,6 +94,8 @@ struct RowVtab {
                               ** needs none: read-only, or metering off */
   TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only,
                               ** metering is off or before the first write */
+  int bActiveChecked;         /* without pQuota: this transaction has found
+                              ** the customer active (rowCheckActive) */
   RowCursor *pReadCursor;     /* cursor whose last step found a row */
   int bClosedRow;             /* a cursor closed on row iClosedRowid, of
                               ** nClosedBytes, since the last xFilter */

@@ -1,7 +1,8 @@
 /*
 ** The write path of the "tenant_row" isolation virtual table (rowvtab.c).
 ** It holds xUpdate, the INSERT, UPDATE and DELETE statements that xUpdate
-** runs on the real table and the storage-limit checks around each write.
+** runs on the real table, and the checks before each write: the storage
+** limit, and that the customer is still active in the catalog.
 ** The transaction methods keep the customer's storage total in step.
 **
 ** Every write is stamped with the bound customer and carries
@@ -273,12 +274,29 @@ static int rowQuotaOpen(RowVtab *p){
 }
 
 /*
+** Check, once per transaction, that the customer is still active, in a
+** session bound with TENANT_METER=off. A metered session makes this check
+** as it reads the limit (tenantQuotaCheck). Without it, a session left
+** open across tenant_decommission() could write rows that the customer,
+** provisioned again, would find.
+*/
+static int rowCheckActive(RowVtab *p){
+  int rc;
+
+  if( p->bActiveChecked ) return SQLITE_OK;
+  rc = tenantSessionCheckActive(p->pSession, &p->base.zErrMsg);
+  if( rc==SQLITE_OK ) p->bActiveChecked = 1;
+  return rc;
+}
+
+/*
 ** Measure the change in the customer's storage that a write makes and
 ** check it against the limit, before the write. eKind is 'I'nsert,
 ** 'U'pdate or 'D'elete, and eMode the conflict mode. Sets *pnDelta for
 ** rowQuotaRecord(). The change is the new row, less the row it updates,
 ** less in mode REPLACE the rows that conflict with it, which the write
-** deletes.
+** deletes. Without storage accounting, only check that the customer is
+** still active.
 */
 static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
                          sqlite3_value **argv, const char *zCustomer,
@@ -293,7 +311,7 @@ static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
   if( rc!=SQLITE_OK ) return rc;
   if( p->pQuota==0 ){
     rowReadRowBytes(p, 0, &nOld);   /* clears the row read before */
-    return SQLITE_OK;
+    return rowCheckActive(p);
   }
   if( eKind!='I'
    && !rowReadRowBytes(p, sqlite3_value_int64(argv[0]), &nOld) ){
@@ -324,9 +342,10 @@ static int rowQuotaCheck(RowVtab *p, int eKind, int eMode,
 }
 
 /*
-** Check a write of kind eKind against the storage limit, open the real
-** file's savepoints and return its statement in *ppStmt, in that order,
-** so that a write the limit rejects opens nothing.
+** Check a write of kind eKind against the storage limit and the
+** customer's state, open the real file's savepoints and return its
+** statement in *ppStmt, in that order, so that a rejected write opens
+** nothing.
 */
 static int rowWriteBegin(RowVtab *p, int eKind, int eMode,
                          sqlite3_value **argv, const char *zCustomer,
@@ -517,6 +536,7 @@ int rowvtabEnd(sqlite3_vtab *pVtab){
   p->bClosedRow = 0;
   p->nSavepoint = 0;
   p->nFileSavepoint = 0;
+  p->bActiveChecked = 0;
   if( p->pQuota ) tenantQuotaEnd(p->pQuota);
   return SQLITE_OK;
 }

@@ -74,6 +74,53 @@ int tenantSessionIsMetered(TenantSession *p){
   return p->bMetered;
 }
 
+int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
+  tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
+      " catalog (decommissioned, or being provisioned again): close this"
+      " session and open a new one", p->plan.zCustomer);
+  sqlite3_log(SQLITE_AUTH, "tenant: write refused for customer %s, which"
+      " is no longer active", p->plan.zCustomer);
+  return SQLITE_AUTH;
+}
+
+/*
+** The customer's row is read only when the catalog's version has changed
+** since the last check, as quota.c reads a metered session's limit. It is
+** read with the limit query, which finds active customers only, so both
+** modes agree on which customer is active. NOTE: a customer decommissioned
+** and provisioned again under the same id between two checks is found
+** active, so in both modes the old session then writes rows that the new
+** customer finds.
+*/
+int tenantSessionCheckActive(TenantSession *p, char **pzErr){
+  sqlite3_int64 iData = 0;
+  sqlite3_int64 nWrite = 0;
+  sqlite3_int64 iLimit = 0;
+  char zTier[16];
+  int bVersion;
+  int rc;
+
+  bVersion = tenantCatalogVersion(&iData, &nWrite)==SQLITE_OK;
+  if( bVersion && p->bActiveRead && iData==p->activeVersion.iData
+   && nWrite==p->activeVersion.nWrite ){
+    return SQLITE_OK;
+  }
+  p->bActiveRead = 0;
+  rc = tenantCatalogLimit(p->plan.zCustomer, &iLimit, zTier, sizeof(zTier));
+  if( rc==SQLITE_NOTFOUND ) return tenantSessionRejectInactive(p, pzErr);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot read the state of customer \"%s\" from"
+        " the catalog: %s", p->plan.zCustomer, sqlite3_errstr(rc));
+    return rc;
+  }
+  if( bVersion ){
+    p->bActiveRead = 1;
+    p->activeVersion.iData = iData;
+    p->activeVersion.nWrite = nWrite;
+  }
+  return SQLITE_OK;
+}
+
 static int tenantSessionTrace(unsigned, void*, void*, void*);
 
 /*
@@ -141,6 +188,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bMetered = 0;
   p->bBinding = 0;
   p->bStale = 0;
+  p->bActiveRead = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
   memset(p->abCookie, 0, sizeof(p->abCookie));

@@ -285,6 +285,15 @@ const char *tenantSessionParent(TenantSession *p);
 ** TENANT_METER decided when it was bound. */
 int tenantSessionIsMetered(TenantSession *p);
 
+/* Check that the bound customer is still active in the catalog, for a
+** write of a session that is not metered. Returns SQLITE_AUTH, through
+** tenantSessionRejectInactive(), when it is not. */
+int tenantSessionCheckActive(TenantSession *p, char **pzErr);
+
+/* Set *pzErr to the error of a write by a customer that the catalog no
+** longer lists as active, log the rejection and return SQLITE_AUTH. */
+int tenantSessionRejectInactive(TenantSession *p, char **pzErr);
+
 /*
 ** Where the real table behind the isolation virtual table zTable lives:
 ** the secret schema name of its file and whether the session may write it.
@@ -365,7 +374,8 @@ typedef struct TenantQuotaTable TenantQuotaTable;
 int tenantQuotaPrepareFile(sqlite3 *db, const char *zSchema, char **pzErr);
 
 /* Read the indexes and defaults of zSchema.zTable and start accounting
-** for it on the session's connection. *pp is NULL when metering is off. */
+** for it on the session's connection. *pp is NULL when the session is
+** not metered. */
 int tenantQuotaTableOpen(sqlite3 *db, TenantSession *pSession,
                          const char *zSchema, const char *zTable,
                          TenantQuotaTable **pp, char **pzErr);

@@ -1,8 +1,8 @@
 /*
 ** Tests of API call metering: statements counted per session, flushed to
 ** the catalog every N statements, after T seconds and at close; the
-** extension's own statements not counted; TENANT_METER=off; what a crash
-** loses.
+** extension's own statements not counted; TENANT_METER=off, and the check
+** of an inactive customer that it keeps; what a crash loses.
 **
 ** The flush interval is TENANT_METER_FLUSH_STATEMENTS=5 here, read when a
 ** session binds. A case that must crash runs this program again with the
@@ -142,6 +142,80 @@ static void testOff(sqlite3 *dbAdmin){
              "off: storage not accounted, and the check shows it");
 }
 
+/*
+** 4b. TENANT_METER=off keeps the check that the customer is still active:
+** a session open while this process decommissions its customer cannot
+** write, and fails with the same error code and message as a metered one.
+*/
+static void testOffDecommissioned(sqlite3 *dbAdmin){
+  static const char zInactive[] = "tenant: customer \"W\" is no longer"
+      " active in the catalog (decommissioned, or being provisioned again):"
+      " close this session and open a new one";
+  int bOff;
+
+  for(bOff=0; bOff<2; bOff++){
+    const char *zMode = bOff ? "metering off" : "metering on";
+    char zName[96];
+    sqlite3 *db;
+    const char *zErr;
+    int rc;
+
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('W','onyx',"
+                          "'us-west1','S')");
+    if( !tap_ok(zErr==0, "decommission, %s: W provisioned", zMode) ){
+      tap_diag("%s", zErr);
+    }
+    if( bOff ) setenv("TENANT_METER", "off", 1);
+    db = openSession("W");
+    unsetenv("TENANT_METER");
+    if( !tap_ok(db!=0, "decommission, %s: session of W opens", zMode) ){
+      continue;
+    }
+    tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+           " VALUES('w1', 'before')")==0,
+           "decommission, %s: insert before", zMode);
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_decommission('W')");
+    if( !tap_ok(zErr==0, "decommission, %s: W decommissioned", zMode) ){
+      tap_diag("%s", zErr);
+    }
+
+    rc = sqlite3_exec(db, "INSERT INTO basic_communications(id, data)"
+                      " VALUES('w2', 'after')", 0, 0, 0);
+    snprintf(zName, sizeof(zName), "decommission, %s: insert fails with"
+             " SQLITE_AUTH", zMode);
+    tap_is_int(rc, SQLITE_AUTH, zName);
+    snprintf(zName, sizeof(zName), "decommission, %s: error names the"
+             " inactive customer", zMode);
+    tap_is_str(sqlite3_errmsg(db), zInactive, zName);
+    sqlite3_close(db);
+  }
+}
+
+/*
+** 4c. Whether a session is metered is decided when it binds: a metered
+** session whose first write runs while TENANT_METER=off is set still
+** accounts the row.
+*/
+static void testDecidedAtBinding(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  const char *zErr;
+
+  zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('V','onyx',"
+                        "'us-west1','S')");
+  if( !tap_ok(zErr==0, "binding decides: V provisioned") ){
+    tap_diag("%s", zErr);
+  }
+  db = openSession("V");
+  setenv("TENANT_METER", "off", 1);
+  tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+         " VALUES('v1', 'metered')")==0, "binding decides: insert");
+  unsetenv("TENANT_METER");
+  sqlite3_close(db);
+  tap_is_str(tap_query_text(dbAdmin, "SELECT difference FROM "
+             "tenant_storage_check('V')"), "0",
+             "binding decides: the row is accounted");
+}
+
 /* 5. A crash loses only the calls not yet flushed: 2 of 7. */
 static void testCrash(sqlite3 *dbAdmin){
   pid_t pid = fork();
@@ -179,6 +253,8 @@ int main(int argc, char **argv){
   testTraceReplaced(dbAdmin);
   testSeconds(dbAdmin);
   testOff(dbAdmin);
+  testOffDecommissioned(dbAdmin);
+  testDecidedAtBinding(dbAdmin);
   testCrash(dbAdmin);
   testDenied();
   sqlite3_close(dbAdmin);
