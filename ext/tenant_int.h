@@ -26,6 +26,7 @@
 **   placeholder.c  the "tenant_hidden" placeholder for unreached tables
 **   memfile.c    the in-memory main database of a session
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
+**   vfscodecvtab.c  tenant_codec(): the codec of each database
 **   quota.c, quotarow.c, quotadisk.c, quotameasure.c
 **                storage accounting and limits: shared files, the estimate
 **                of a row, dedicated files, recomputation
