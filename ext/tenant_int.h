@@ -15,6 +15,7 @@
 **   policy.c     tenant_policy_set(): changes one setting of a tier
 **   tabledef.c   parsing of application-table definitions (tenant_add_table)
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
+**   vfsfile.c    the io methods of the files it opens
 **   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
 **   session.c    binding a connection to a customer
 **   sessiontemp.c  the temp schema of a bound connection: isolation tables,
