@@ -33,6 +33,8 @@
 **                of a row, dedicated files, recomputation
 **   meter.c      API calls per month, flushed to the catalog
 **   report.c     upgrade candidates, usage and cost reports
+**   reportvtab.c the reports' table-valued functions
+**   reportrequest.c  recording of integration and compliance requests
 **
 ** Every file but tenant.c starts with SQLITE_EXTENSION_INIT3 after including
 ** this header, so that all of them call SQLite through the host's routines.
@@ -490,10 +492,15 @@ void tenantMeterCount(TenantMeter *p);
 /* Flush what is left and free p. */
 void tenantMeterClose(TenantMeter *p);
 
-/* ---- report.c: upgrade triggers, usage and cost reports ---------------- */
+/* ---- report.c, reportvtab.c: upgrade triggers, usage and cost reports -- */
 
-/* Register the report table-valued functions and the functions that
-** record integration and compliance requests. */
+/* Register the report table-valued functions. */
 int tenantReportRegister(sqlite3 *db);
+
+/* ---- reportrequest.c -------------------------------------------------- */
+
+/* Register tenant_request_integration() and tenant_require_compliance(),
+** which record the integration and compliance requests of a customer. */
+int tenantReportRequestRegister(sqlite3 *db);
 
 #endif /* TENANT_INT_H */
