@@ -306,11 +306,6 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 }
 
 /*
-** Map a logical name to the name SQLite works with from then on. A name
-** that is already a session name or an absolute physical path (as in a
-** child journal's record of its super-journal) is kept.
-*/
-/*
 ** Tokens of the bindings in progress. A binder names a partition
 ** "<customer>/<partition>@<token>" with a fresh random token, so no one else
 ** can open a logical name: a thread-local flag would do, but LeakSanitizer
@@ -395,6 +390,11 @@ static int tenantVfsTokenIsActive(const char *zToken, int nToken){
   return bActive;
 }
 
+/*
+** Map a logical name to the name SQLite works with from then on. A name
+** that is already a session name or an absolute physical path (as in a
+** child journal's record of its super-journal) is kept.
+*/
 static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
                                  int nOut, char *zOut){
   char zLogical[TENANT_MAX_ID*3];
