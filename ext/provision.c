@@ -712,5 +712,6 @@ int tenantProvisionRegister(sqlite3 *db){
         aFunc[i].bUserData ? (void*)aFunc : 0, aFunc[i].xFunc, 0, 0);
   }
   if( rc==SQLITE_OK ) rc = tenantReportRegister(db);
+  if( rc==SQLITE_OK ) rc = tenantReportRequestRegister(db);
   return rc;
 }

@@ -1,26 +1,15 @@
 /*
-** Reports over the fleet, as table-valued functions, and the functions
-** that record the requests behind upgrade triggers.
-**
-**   tenant_storage_check([customer])   stored against recomputed storage
-**   tenant_upgrade_candidates           customers an upgrade trigger fired for
-**   tenant_usage_report                 usage, limit and alert per customer
-**   tenant_cost_report                  tiered against all-dedicated cost
-**   tenant_request_integration(customer [, requested])
-**   tenant_require_compliance(customer, labels)
-**
-** Each table-valued function is an eponymous virtual table. Its xFilter
-** computes every row at once into memory, from the catalog and the
-** placement files, and the cursor then walks them. Thresholds and prices come from
-** the catalog tables policy and policy_usage, so tenant_policy_set()
-** changes them. API calls are those flushed to the catalog: calls that
-** open sessions have counted but not flushed yet are missing (meter.c).
-**
-** A session bound to a customer cannot use any of them: the authorizer
-** denies the functions, and the virtual tables refuse to run on a bound
-** connection.
+** The rows of the fleet reports: the storage check, the upgrade
+** candidates, the usage report and the cost report. Each is computed at
+** once into memory from the catalog and the placement files, and
+** reportvtab.c serves them as table-valued functions. Thresholds and
+** prices come from the catalog tables policy and policy_usage, so
+** tenant_policy_set() changes them. API calls are those flushed to the
+** catalog: calls that open sessions have counted but not flushed yet are
+** missing (meter.c).
 */
 #include "tenant_int.h"
+#include "report.h"
 SQLITE_EXTENSION_INIT3
 
 #include <stdlib.h>
@@ -28,27 +17,7 @@ SQLITE_EXTENSION_INIT3
 
 /* ---- rows in memory --------------------------------------------------- */
 
-/* One value of a report row. */
-typedef struct ReportCell ReportCell;
-struct ReportCell {
-  int eType;                  /* SQLITE_NULL, _INTEGER, _FLOAT or _TEXT */
-  sqlite3_int64 i;
-  double r;
-  char *z;                    /* sqlite3_malloc'd text */
-};
-
-/* The rows of one report: nRow rows of nCol cells. */
-typedef struct ReportRows ReportRows;
-struct ReportRows {
-  int nCol;
-  int nRow;
-  int nAlloc;                 /* rows allocated */
-  ReportCell *aCell;          /* nRow*nCol cells, row by row */
-  int iNext;                  /* next cell of the row being built */
-  int rc;                     /* SQLITE_NOMEM once an allocation failed */
-};
-
-static void reportRowsClear(ReportRows *p){
+void reportRowsClear(ReportRows *p){
   int i;
   for(i=0; i<p->nRow*p->nCol; i++) sqlite3_free(p->aCell[i].z);
   sqlite3_free(p->aCell);
@@ -311,7 +280,7 @@ static int reportMeasureFleet(ReportCustomer *a, int n,
 }
 
 /* tenant_storage_check([customer]) */
-static int reportStorageCheck(ReportRows *pRows, const char *zArg,
+int reportStorageCheck(ReportRows *pRows, const char *zArg,
                               char **pzErr){
   ReportCustomer *a = 0;
   void *pCache = 0;
@@ -386,7 +355,7 @@ static void reportFirstTrigger(void *pArg, const ReportCustomer *c,
 }
 
 /* tenant_upgrade_candidates and tenant_usage_report share the fleet. */
-static int reportFleet(ReportRows *pRows, int bUsage, char **pzErr){
+int reportFleet(ReportRows *pRows, int bUsage, char **pzErr){
   ReportCustomer *a = 0;
   sqlite3_int64 *anStorage = 0;
   char **azDatabase = 0;
@@ -453,7 +422,7 @@ static int reportFleet(ReportRows *pRows, int bUsage, char **pzErr){
 ** tier's dedicated_price_usd, the cost of one dedicated database each.
 ** saving_percent is 100 x (dedicated - tiered) / dedicated.
 */
-static int reportCost(ReportRows *pRows, char **pzErr){
+int reportCost(ReportRows *pRows, char **pzErr){
   static const char zSql[] =
     "SELECT y.tier, (SELECT count(*) FROM customers c"
     "   WHERE c.tier=y.tier AND c.state='active'),"
@@ -509,386 +478,4 @@ static int reportCost(ReportRows *pRows, char **pzErr){
     reportAddNull(pRows);
   }
   return pRows->rc;
-}
-
-/* ---- the table-valued function module --------------------------------- */
-
-#define REPORT_STORAGE_CHECK 0
-#define REPORT_CANDIDATES    1
-#define REPORT_USAGE         2
-#define REPORT_COST          3
-
-/* One table-valued function: its name and columns. A last column named
-** "arg" is the hidden argument. */
-typedef struct ReportDef ReportDef;
-struct ReportDef {
-  const char *zName;
-  const char *zDecl;
-  int nCol;                     /* result columns, without the argument */
-  int bArg;                     /* takes one optional argument */
-};
-
-static const ReportDef aReportDef[] = {
-  { "tenant_storage_check",
-    "CREATE TABLE x(customer, database, placement, stored_bytes,"
-    " recomputed_bytes, difference, error, arg HIDDEN)", 7, 1 },
-  { "tenant_upgrade_candidates",
-    "CREATE TABLE x(customer, tier, target_tier, trigger, measured,"
-    " threshold)", 6, 0 },
-  { "tenant_usage_report",
-    "CREATE TABLE x(customer, tier, database, storage_bytes, limit_bytes,"
-    " percent_used, api_calls_month, agents, alert)", 9, 0 },
-  { "tenant_cost_report",
-    "CREATE TABLE x(tier, customers, price_usd, tiered_usd,"
-    " dedicated_price_usd, dedicated_usd, saving_percent)", 7, 0 },
-};
-
-typedef struct ReportVtab ReportVtab;
-struct ReportVtab {
-  sqlite3_vtab base;            /* base class: must be first */
-  sqlite3 *db;
-  const ReportDef *pDef;
-};
-
-typedef struct ReportCursor ReportCursor;
-struct ReportCursor {
-  sqlite3_vtab_cursor base;     /* base class: must be first */
-  ReportRows rows;
-  int iRow;
-};
-
-static int reportConnect(sqlite3 *db, void *pAux, int argc,
-                         const char *const *argv, sqlite3_vtab **ppVtab,
-                         char **pzErr){
-  const ReportDef *pDef = (const ReportDef*)pAux;
-  ReportVtab *p;
-  int rc;
-  (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, pDef->zDecl);
-  if( rc!=SQLITE_OK ) return rc;
-  p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->db = db;
-  p->pDef = pDef;
-  *ppVtab = &p->base;
-  return SQLITE_OK;
-}
-
-static int reportDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-/* An equality on the hidden argument column becomes xFilter's argv[0]. */
-static int reportBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  ReportVtab *p = (ReportVtab*)pVtab;
-  int i;
-  pInfo->idxNum = 0;
-  for(i=0; i<pInfo->nConstraint; i++){
-    const struct sqlite3_index_constraint *pCons = &pInfo->aConstraint[i];
-    if( p->pDef->bArg && pCons->iColumn==p->pDef->nCol && pCons->usable
-     && pCons->op==SQLITE_INDEX_CONSTRAINT_EQ ){
-      pInfo->aConstraintUsage[i].argvIndex = 1;
-      pInfo->aConstraintUsage[i].omit = 1;
-      pInfo->idxNum = 1;
-    }
-  }
-  pInfo->estimatedCost = pInfo->idxNum ? 10.0 : 10000.0;
-  return SQLITE_OK;
-}
-
-static int reportOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  ReportVtab *p = (ReportVtab*)pVtab;
-  ReportCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  if( pCur==0 ) return SQLITE_NOMEM;
-  memset(pCur, 0, sizeof(*pCur));
-  pCur->rows.nCol = p->pDef->nCol;
-  *ppCursor = &pCur->base;
-  return SQLITE_OK;
-}
-
-static int reportClose(sqlite3_vtab_cursor *pCursor){
-  ReportCursor *pCur = (ReportCursor*)pCursor;
-  reportRowsClear(&pCur->rows);
-  sqlite3_free(pCur);
-  return SQLITE_OK;
-}
-
-static int reportFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
-                        const char *idxStr, int argc, sqlite3_value **argv){
-  ReportCursor *pCur = (ReportCursor*)pCursor;
-  ReportVtab *p = (ReportVtab*)pCursor->pVtab;
-  const char *zArg = 0;
-  char *zErr = 0;
-  int rc;
-  (void)idxStr;
-
-  reportRowsClear(&pCur->rows);
-  pCur->iRow = 0;
-  if( tenantSessionOf(p->db) ){
-    tenantSetError(&p->base.zErrMsg, "%s is administrative and not "
-        "available on a connection bound to a customer: query it from an "
-        "unbound connection", p->pDef->zName);
-    return SQLITE_AUTH;
-  }
-  if( idxNum==1 && argc>0 ){
-    zArg = (const char*)sqlite3_value_text(argv[0]);
-    if( zArg && (size_t)sqlite3_value_bytes(argv[0])!=strlen(zArg) ){
-      tenantSetError(&p->base.zErrMsg, "invalid customer id \"%.64s\\0...\":"
-          " an id cannot contain a NUL byte, so pass only letters, digits,"
-          " '_', '.' and '-'", zArg);
-      return SQLITE_ERROR;
-    }
-  }
-
-  switch( (int)(p->pDef - aReportDef) ){
-    case REPORT_STORAGE_CHECK:
-      rc = reportStorageCheck(&pCur->rows, zArg, &zErr);
-      break;
-    case REPORT_CANDIDATES:
-      rc = reportFleet(&pCur->rows, 0, &zErr);
-      break;
-    case REPORT_USAGE:
-      rc = reportFleet(&pCur->rows, 1, &zErr);
-      break;
-    default:
-      rc = reportCost(&pCur->rows, &zErr);
-      break;
-  }
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(p->base.zErrMsg);
-    p->base.zErrMsg = zErr;
-    return rc;
-  }
-  sqlite3_free(zErr);
-  return SQLITE_OK;
-}
-
-static int reportNext(sqlite3_vtab_cursor *pCursor){
-  ((ReportCursor*)pCursor)->iRow++;
-  return SQLITE_OK;
-}
-
-static int reportEof(sqlite3_vtab_cursor *pCursor){
-  ReportCursor *pCur = (ReportCursor*)pCursor;
-  return pCur->iRow>=pCur->rows.nRow;
-}
-
-static int reportColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *pCtx,
-                        int i){
-  ReportCursor *pCur = (ReportCursor*)pCursor;
-  const ReportCell *c;
-  if( i>=pCur->rows.nCol ) return SQLITE_OK;   /* the hidden argument */
-  c = &pCur->rows.aCell[pCur->iRow*pCur->rows.nCol + i];
-  switch( c->eType ){
-    case SQLITE_INTEGER: sqlite3_result_int64(pCtx, c->i); break;
-    case SQLITE_FLOAT:   sqlite3_result_double(pCtx, c->r); break;
-    case SQLITE_TEXT:
-      sqlite3_result_text(pCtx, c->z, -1, SQLITE_TRANSIENT);
-      break;
-    default: break;
-  }
-  return SQLITE_OK;
-}
-
-static int reportRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid){
-  *pRowid = ((ReportCursor*)pCursor)->iRow + 1;
-  return SQLITE_OK;
-}
-
-static sqlite3_module reportModule = {
-  /* iVersion      */ 0,
-  /* xCreate       */ 0,          /* eponymous only */
-  /* xConnect      */ reportConnect,
-  /* xBestIndex    */ reportBestIndex,
-  /* xDisconnect   */ reportDisconnect,
-  /* xDestroy      */ reportDisconnect,
-  /* xOpen         */ reportOpen,
-  /* xClose        */ reportClose,
-  /* xFilter       */ reportFilter,
-  /* xNext         */ reportNext,
-  /* xEof          */ reportEof,
-  /* xColumn       */ reportColumn,
-  /* xRowid        */ reportRowid,
-  /* xUpdate       */ 0,
-  /* xBegin        */ 0,
-  /* xSync         */ 0,
-  /* xCommit       */ 0,
-  /* xRollback     */ 0,
-  /* xFindFunction */ 0,
-  /* xRename       */ 0,
-  /* xSavepoint    */ 0,
-  /* xRelease      */ 0,
-  /* xRollbackTo   */ 0,
-  /* xShadowName   */ 0
-};
-
-/* ---- request functions ------------------------------------------------ */
-
-/*
-** Record a request of an active customer: custom_integration (an integer)
-** or compliance (a text), in customer_requests. pValue NULL stands for 1.
-*/
-static int reportSetRequest(const char *zCustomer, const char *zColumn,
-                            sqlite3_value *pValue, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  sqlite3 *db;
-  char *zSql;
-  int rc;
-
-  if( !tenantIdIsSafe(zCustomer) ){
-    tenantSetError(pzErr, "customer \"%s\" not found: pass the id of an "
-        "active customer", zCustomer ? zCustomer : "NULL");
-    return SQLITE_ERROR;
-  }
-  rc = tenantCatalogOpen(0, pzErr);
-  if( rc!=SQLITE_OK ) return rc;
-  db = tenantCatalogEnter();
-  if( db==0 ) return SQLITE_MISUSE;
-  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(db, "SELECT 1 FROM customers WHERE id=?1 AND "
-                            "state='active'", -1, &pStmt, 0);
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
-      tenantSetError(pzErr, "customer \"%s\" not found or not active: "
-          "provision it with tenant_provision() first", zCustomer);
-      rc = SQLITE_ERROR;
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO customer_requests"
-                            "(customer) VALUES(?1)", -1, &pStmt, 0);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-      sqlite3_step(pStmt);
-      rc = sqlite3_finalize(pStmt);
-      pStmt = 0;
-    }
-  }
-  if( rc==SQLITE_OK ){
-    /* zColumn is one of two fixed names, never user text. */
-    zSql = sqlite3_mprintf("UPDATE customer_requests SET \"%w\"=?2"
-                           " WHERE customer=?1", zColumn);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-      if( pValue ) sqlite3_bind_value(pStmt, 2, pValue);
-      else sqlite3_bind_int(pStmt, 2, 1);
-      sqlite3_step(pStmt);
-      rc = sqlite3_finalize(pStmt);
-    }
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
-  }
-  if( rc!=SQLITE_OK ){
-    if( pzErr && *pzErr==0 ){
-      tenantSetError(pzErr, "cannot record the request of customer \"%s\": "
-          "%s: try again", zCustomer, sqlite3_errmsg(db));
-    }
-    sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-  }else{
-    sqlite3_log(SQLITE_NOTICE, "tenant: customer %s: %s set to %s",
-                zCustomer, zColumn,
-                pValue ? (const char*)sqlite3_value_text(pValue) : "1");
-  }
-  tenantCatalogLeave();
-  return rc;
-}
-
-/* tenant_request_integration(customer [, requested]): requested is 1 (the
-** default) or 0 to withdraw the request. */
-static void reportRequestIntegration(sqlite3_context *pCtx, int argc,
-                                     sqlite3_value **argv){
-  const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
-  char *zErr = 0;
-  int rc;
-  if( argc>1 && (sqlite3_value_numeric_type(argv[1])!=SQLITE_INTEGER
-                 || (sqlite3_value_int(argv[1])!=0
-                     && sqlite3_value_int(argv[1])!=1)) ){
-    tenantResultError(pCtx, "requested \"%s\" is invalid: use 1 to request a "
-        "custom integration or 0 to withdraw the request",
-        sqlite3_value_text(argv[1]) ? (const char*)sqlite3_value_text(argv[1])
-                                    : "NULL");
-    return;
-  }
-  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
-  rc = reportSetRequest(zCustomer, "custom_integration",
-                        argc>1 ? argv[1] : 0, &zErr);
-  if( rc!=SQLITE_OK ){
-    sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    sqlite3_free(zErr);
-    return;
-  }
-  sqlite3_result_int(pCtx, argc>1 ? sqlite3_value_int(argv[1]) : 1);
-}
-
-/* tenant_require_compliance(customer, labels): labels is a comma-separated
-** list such as 'HIPAA,SOX', or '' for none. */
-static void reportRequireCompliance(sqlite3_context *pCtx, int argc,
-                                    sqlite3_value **argv){
-  const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
-  const char *zLabels = (const char*)sqlite3_value_text(argv[1]);
-  char *zErr = 0;
-  int rc;
-  int i;
-  (void)argc;
-
-  if( zLabels==0 || strlen(zLabels)>=128 ){
-    tenantResultError(pCtx, "compliance labels \"%s\" are invalid: pass a "
-        "comma-separated list such as 'HIPAA,SOX' of under 128 bytes, or ''",
-        zLabels ? zLabels : "NULL");
-    return;
-  }
-  for(i=0; zLabels[i]; i++){
-    char c = zLabels[i];
-    if( !((c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-          || c=='-' || c==',' || c==' ') ){
-      tenantResultError(pCtx, "compliance labels \"%s\" contain the character "
-          "'%c': use letters, digits, '-' and commas, such as 'HIPAA,SOX'",
-          zLabels, c);
-      return;
-    }
-  }
-  if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
-  rc = reportSetRequest(zCustomer, "compliance", argv[1], &zErr);
-  if( rc!=SQLITE_OK ){
-    sqlite3_result_error(pCtx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    sqlite3_free(zErr);
-    return;
-  }
-  sqlite3_result_text(pCtx, zLabels, -1, SQLITE_TRANSIENT);
-}
-
-int tenantReportRegister(sqlite3 *db){
-  /* SQLITE_DIRECTONLY (3.30.0) keeps triggers and views from calling
-  ** them; older hosts rely on the authorizer of bound connections. */
-  int eFlags = SQLITE_UTF8 | (tenantHostVersion()>=3030000 ? 0x80000 : 0);
-  int rc = SQLITE_OK;
-  int i;
-  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(aReportDef)/sizeof(aReportDef[0]));
-      i++){
-    rc = sqlite3_create_module(db, aReportDef[i].zName, &reportModule,
-                               (void*)&aReportDef[i]);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "tenant_request_integration", 1, eFlags,
-                                 0, reportRequestIntegration, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "tenant_request_integration", 2, eFlags,
-                                 0, reportRequestIntegration, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "tenant_require_compliance", 2, eFlags,
-                                 0, reportRequireCompliance, 0, 0);
-  }
-  return rc;
 }

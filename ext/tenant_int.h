@@ -15,6 +15,7 @@
 **   policy.c     tenant_policy_set(): changes one setting of a tier
 **   tabledef.c   parsing of application-table definitions (tenant_add_table)
 **   vfs.c        the "tenant" VFS: logical name to physical file mapping
+**   vfsfile.c    the io methods of the files it opens
 **   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
 **   session.c    binding a connection to a customer
 **   sessiontemp.c  the temp schema of a bound connection: isolation tables,
@@ -26,11 +27,14 @@
 **   placeholder.c  the "tenant_hidden" placeholder for unreached tables
 **   memfile.c    the in-memory main database of a session
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
+**   vfscodecvtab.c  tenant_codec(): the codec of each database
 **   quota.c, quotarow.c, quotadisk.c, quotameasure.c
 **                storage accounting and limits: shared files, the estimate
 **                of a row, dedicated files, recomputation
 **   meter.c      API calls per month, flushed to the catalog
 **   report.c     upgrade candidates, usage and cost reports
+**   reportvtab.c the reports' table-valued functions
+**   reportrequest.c  recording of integration and compliance requests
 **
 ** Every file but tenant.c starts with SQLITE_EXTENSION_INIT3 after including
 ** this header, so that all of them call SQLite through the host's routines.
@@ -498,10 +502,15 @@ void tenantMeterCount(TenantMeter *p);
 /* Flush what is left and free p. */
 void tenantMeterClose(TenantMeter *p);
 
-/* ---- report.c: upgrade triggers, usage and cost reports ---------------- */
+/* ---- report.c, reportvtab.c: upgrade triggers, usage and cost reports -- */
 
-/* Register the report table-valued functions and the functions that
-** record integration and compliance requests. */
+/* Register the report table-valued functions. */
 int tenantReportRegister(sqlite3 *db);
+
+/* ---- reportrequest.c -------------------------------------------------- */
+
+/* Register tenant_request_integration() and tenant_require_compliance(),
+** which record the integration and compliance requests of a customer. */
+int tenantReportRequestRegister(sqlite3 *db);
 
 #endif /* TENANT_INT_H */

@@ -1,6 +1,7 @@
 /*
 ** The "tenant" VFS: a shim over the platform's default VFS that maps the
-** logical names of a tenant store to physical files.
+** logical names of a tenant store to physical files. The io methods of
+** the files it opens are in vfsfile.c.
 **
 ** Names it accepts, as given to sqlite3_open_v2() or ATTACH with vfs=tenant:
 **
@@ -52,217 +53,6 @@ SQLITE_EXTENSION_INIT3
 
 static sqlite3_vfs tenantVfs;        /* this VFS; pAppData is the real one */
 #define REAL_VFS ((sqlite3_vfs*)tenantVfs.pAppData)
-
-/* ---- io methods ------------------------------------------------------- */
-
-static void tenantFileRelease(TenantVfsFile *p){
-  tenantCipherFree(p->pCipher);
-  tenantStreamFree(p->pStream);
-  tenantCodecRelease(p->pCodec);
-  sqlite3_free(p->aBuf);
-  tenantQuotaDiskClose(p->pQuota);
-  p->pQuota = 0;
-  p->pCipher = 0;
-  p->pStream = 0;
-  p->pCodec = 0;
-  p->aBuf = 0;
-  p->eCodec = TENANT_CODEC_OFF;
-}
-
-static int tenantIoClose(sqlite3_file *pFile){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  int rc = SQLITE_OK;
-  if( p->eCodec==TENANT_CODEC_WAL ) rc = tenantWalFlush(p);
-  if( p->pReal->pMethods ){
-    int rc2 = p->pReal->pMethods->xClose(p->pReal);
-    if( rc==SQLITE_OK ) rc = rc2;
-  }
-  tenantFileRelease(p);
-  return rc;
-}
-
-static int tenantIoRead(sqlite3_file *pFile, void *zBuf, int iAmt,
-                        sqlite3_int64 iOfst){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  switch( p->eCodec ){
-    case TENANT_CODEC_DB:      return tenantDbRead(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_JOURNAL: return tenantJrnlRead(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_WAL:     return tenantWalRead(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_TEMP:    return tenantTempRead(p, zBuf, iAmt, iOfst);
-    default:                   return tenantRealRead(p, zBuf, iAmt, iOfst);
-  }
-}
-
-static int tenantIoWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
-                         sqlite3_int64 iOfst){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  if( p->pQuota ){
-    int rc = tenantQuotaDiskCheckWrite(p->pQuota, p->pReal, zBuf, iAmt, iOfst);
-    if( rc!=SQLITE_OK ) return rc;
-  }
-  switch( p->eCodec ){
-    case TENANT_CODEC_DB:      return tenantDbWrite(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_JOURNAL: return tenantJrnlWrite(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_WAL:     return tenantWalWrite(p, zBuf, iAmt, iOfst);
-    case TENANT_CODEC_TEMP:    return tenantTempWrite(p, zBuf, iAmt, iOfst);
-    default:                   return tenantRealWrite(p, zBuf, iAmt, iOfst);
-  }
-}
-
-static int tenantIoTruncate(sqlite3_file *pFile, sqlite3_int64 size){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  p->nKnownSize = -1;
-  if( p->pQuota ){
-    int rc = tenantQuotaDiskCheckWrite(p->pQuota, p->pReal, 0, 0, size);
-    if( rc!=SQLITE_OK ) return rc;
-  }
-  if( p->eCodec==TENANT_CODEC_WAL ){
-    int rc = tenantWalFlush(p);
-    if( rc!=SQLITE_OK ) return rc;
-    p->iChainFrame = 0;
-  }
-  if( p->eCodec==TENANT_CODEC_JOURNAL ){
-    p->iJrnlLast4 = -1;
-    p->iJrnlCksum = -1;
-  }
-  if( p->eCodec==TENANT_CODEC_DB ){
-    /* Growing an encrypted database writes encrypted pages, never zeros. */
-    int rc = tenantDbExtend(p, size);
-    if( rc!=SQLITE_OK ) return rc;
-  }
-  /* tenantDbExtend() remembered the size before a shrink. */
-  p->nKnownSize = -1;
-  return p->pReal->pMethods->xTruncate(p->pReal, size);
-}
-
-static int tenantIoSync(sqlite3_file *pFile, int flags){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  if( p->eCodec==TENANT_CODEC_WAL ){
-    int rc = tenantWalFlush(p);
-    if( rc!=SQLITE_OK ) return rc;
-  }
-  return p->pReal->pMethods->xSync(p->pReal, flags);
-}
-
-static int tenantIoFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  if( p->eCodec==TENANT_CODEC_WAL ){
-    int rc = tenantWalFlush(p);
-    if( rc!=SQLITE_OK ) return rc;
-  }
-  return p->pReal->pMethods->xFileSize(p->pReal, pSize);
-}
-
-static int tenantIoLock(sqlite3_file *pFile, int eLock){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  p->nKnownSize = -1;
-  return p->pReal->pMethods->xLock(p->pReal, eLock);
-}
-
-static int tenantIoUnlock(sqlite3_file *pFile, int eLock){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  p->nKnownSize = -1;
-  return p->pReal->pMethods->xUnlock(p->pReal, eLock);
-}
-
-static int tenantIoCheckReservedLock(sqlite3_file *pFile, int *pResOut){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pResOut);
-}
-
-static int tenantIoFileControl(sqlite3_file *pFile, int op, void *pArg){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  int rc = p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
-  if( op==SQLITE_FCNTL_VFSNAME && rc==SQLITE_OK ){
-    /* Name this layer above whatever the real VFS reported. */
-    char *zOld = *(char**)pArg;
-    *(char**)pArg = zOld ? sqlite3_mprintf("tenant/%z", zOld)
-                         : sqlite3_mprintf("tenant");
-  }else if( op==SQLITE_FCNTL_VFSNAME && rc==SQLITE_NOTFOUND ){
-    *(char**)pArg = sqlite3_mprintf("tenant");
-    rc = SQLITE_OK;
-  }
-  return rc;
-}
-
-static int tenantIoSectorSize(sqlite3_file *pFile){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xSectorSize(p->pReal);
-}
-
-static int tenantIoDeviceCharacteristics(sqlite3_file *pFile){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
-}
-
-static int tenantIoShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend,
-                          void volatile **pp){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xShmMap(p->pReal, iPg, pgsz, bExtend, pp);
-}
-
-static int tenantIoShmLock(sqlite3_file *pFile, int offset, int n, int flags){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  p->nKnownSize = -1;
-  return p->pReal->pMethods->xShmLock(p->pReal, offset, n, flags);
-}
-
-static void tenantIoShmBarrier(sqlite3_file *pFile){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  p->pReal->pMethods->xShmBarrier(p->pReal);
-}
-
-static int tenantIoShmUnmap(sqlite3_file *pFile, int deleteFlag){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xShmUnmap(p->pReal, deleteFlag);
-}
-
-static int tenantIoFetch(sqlite3_file *pFile, sqlite3_int64 iOfst, int iAmt,
-                         void **pp){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xFetch(p->pReal, iOfst, iAmt, pp);
-}
-
-static int tenantIoUnfetch(sqlite3_file *pFile, sqlite3_int64 iOfst, void *pPage){
-  TenantVfsFile *p = (TenantVfsFile*)pFile;
-  return p->pReal->pMethods->xUnfetch(p->pReal, iOfst, pPage);
-}
-
-/*
-** One method table per io-methods version, chosen by the version of the
-** real file's methods, so SQLite never calls a slot the real file lacks.
-*/
-#define TENANT_IO_METHODS(VERSION, SHM_MAP, SHM_LOCK, SHM_BARRIER, SHM_UNMAP, \
-                          FETCH, UNFETCH) {                                   \
-  VERSION,                          /* iVersion */                            \
-  tenantIoClose,                    /* xClose */                              \
-  tenantIoRead,                     /* xRead */                               \
-  tenantIoWrite,                    /* xWrite */                              \
-  tenantIoTruncate,                 /* xTruncate */                           \
-  tenantIoSync,                     /* xSync */                               \
-  tenantIoFileSize,                 /* xFileSize */                           \
-  tenantIoLock,                     /* xLock */                               \
-  tenantIoUnlock,                   /* xUnlock */                             \
-  tenantIoCheckReservedLock,        /* xCheckReservedLock */                  \
-  tenantIoFileControl,              /* xFileControl */                        \
-  tenantIoSectorSize,               /* xSectorSize */                         \
-  tenantIoDeviceCharacteristics,    /* xDeviceCharacteristics */              \
-  SHM_MAP, SHM_LOCK, SHM_BARRIER, SHM_UNMAP,  /* xShm* (version 2) */         \
-  FETCH, UNFETCH                    /* xFetch, xUnfetch (version 3) */        \
-}
-
-static const sqlite3_io_methods tenantIoMethods[3] = {
-  TENANT_IO_METHODS(1, 0, 0, 0, 0, 0, 0),
-  TENANT_IO_METHODS(2, tenantIoShmMap, tenantIoShmLock, tenantIoShmBarrier,
-                    tenantIoShmUnmap, 0, 0),
-  TENANT_IO_METHODS(3, tenantIoShmMap, tenantIoShmLock, tenantIoShmBarrier,
-                    tenantIoShmUnmap, tenantIoFetch, tenantIoUnfetch),
-};
-
-static int tenantIsOurFile(sqlite3_file *pFile){
-  return pFile && pFile->pMethods>=&tenantIoMethods[0]
-               && pFile->pMethods<=&tenantIoMethods[2];
-}
 
 /* ---- name mapping ----------------------------------------------------- */
 
@@ -516,11 +306,6 @@ static int tenantVfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
 }
 
 /*
-** Map a logical name to the name SQLite works with from then on. A name
-** that is already a session name or an absolute physical path (as in a
-** child journal's record of its super-journal) is kept.
-*/
-/*
 ** Tokens of the bindings in progress. A binder names a partition
 ** "<customer>/<partition>@<token>" with a fresh random token, so no one else
 ** can open a logical name: a thread-local flag would do, but LeakSanitizer
@@ -605,6 +390,11 @@ static int tenantVfsTokenIsActive(const char *zToken, int nToken){
   return bActive;
 }
 
+/*
+** Map a logical name to the name SQLite works with from then on. A name
+** that is already a session name or an absolute physical path (as in a
+** child journal's record of its super-journal) is kept.
+*/
 static int tenantVfsFullPathname(sqlite3_vfs *pVfs, const char *zName,
                                  int nOut, char *zOut){
   char zLogical[TENANT_MAX_ID*3];

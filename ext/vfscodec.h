@@ -110,7 +110,7 @@ int tenantStreamApply(TenantStream *p, unsigned char *a, int n,
 */
 int tenantCodecPrepare(sqlite3 *db, const char *zSchema, char **pzErr);
 
-/* Register the table-valued function tenant_codec() on db. */
+/* Register the table-valued function tenant_codec() on db (vfscodecvtab.c). */
 int tenantCodecRegister(sqlite3 *db);
 
 /* ---- vfs.c: what the codec learns about open files -------------------- */

@@ -1,7 +1,8 @@
 /*
-** Private interface of the tenant VFS, shared by vfs.c (names, open, the
-** io methods) and vfsio.c (the codec I/O paths). It declares the open-file
-** structure and the read and write of each codec.
+** Private interface of the tenant VFS, shared by vfs.c (names, open),
+** vfsfile.c (the io methods) and vfsio.c (the codec I/O paths). It declares
+** the open-file structure, the io methods and the read and write of each
+** codec.
 */
 #ifndef TENANT_VFSFILE_H
 #define TENANT_VFSFILE_H
@@ -84,6 +85,18 @@ struct TenantVfsFile {
   unsigned int aChainDisk[2];        /* its checksum on disk */
   unsigned int aChainPlain[2];       /* its checksum as SQLite sees it */
 };
+
+/* The io methods (vfsfile.c), one table per io-methods version from 1 to
+** 3. xOpen picks the version of the real file's methods, and at most 2 for
+** an encrypted file, which offers no xFetch. */
+extern const sqlite3_io_methods tenantIoMethods[3];
+
+/* True when pFile was opened by the tenant VFS. */
+int tenantIsOurFile(sqlite3_file *pFile);
+
+/* Free the codec state and the storage limit of p, leaving the real file
+** open, and turn its codec off. */
+void tenantFileRelease(TenantVfsFile *p);
 
 /* Read and write of the underlying VFS's file. */
 int tenantRealRead(TenantVfsFile *p, void *z, int n, sqlite3_int64 i);

@@ -3,7 +3,7 @@
 ** database file, its rollback journal, its WAL and a temporary file are
 ** translated between what SQLite reads and writes and what the disk holds.
 **
-** The io methods of vfs.c call the read and write of the file's codec
+** The io methods of vfsfile.c call the read and write of the file's codec
 ** (TenantVfsFile.eCodec). Database pages are encrypted whole by the page
 ** codec of vfscodec.c. Journal records and WAL frames keep their layout,
 ** with their checksums recomputed over the ciphertext, as SQLCipher writes
