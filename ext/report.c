@@ -12,7 +12,6 @@
 #include "report.h"
 SQLITE_EXTENSION_INIT3
 
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- rows in memory --------------------------------------------------- */

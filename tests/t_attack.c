@@ -102,7 +102,6 @@ static void testWriteAfterDecommission(sqlite3 *dbAdmin){
   if( !tap_ok(zErr==0, "decommission: P2 is decommissioned") ){
     tap_diag("%s", zErr);
   }
-  sleep(2);   /* past the one-second cache of the storage limit */
   zErr = tap_exec_error(db, "INSERT INTO communications_data(id, data) "
                             "VALUES('ghost', 'written after decommission')");
   if( !tap_ok(zErr!=0, "decommission: the open session cannot write") ){

@@ -1,5 +1,6 @@
 /*
-** Tests of the tenant VFS's page codec (ext/vfscodec.c, ext/vfs.c).
+** Tests of the tenant VFS's page codec (ext/vfscodec.c, ext/vfs.c) and of
+** tenant_codec() (ext/vfscodecvtab.c).
 **
 ** Files are opened directly as "file:<path>?vfs=tenant&codec=vfs", with no
 ** catalog: the VFS derives each file's key from the test master key and the
