@@ -108,6 +108,43 @@ static int provIsCreateTable(const char *zDdl){
   return sqlite3_strnicmp(z, "TABLE", 5)==0;
 }
 
+/*
+** Return true when zType is safe to copy into the physical DDL: words,
+** then optionally one or two signed numbers in parentheses, as in
+** "DECIMAL(10, 2)". PRAGMA table_info drops the quotes of a quoted type,
+** so other text could inject SQL into the physical table.
+*/
+static int provIsDigit(unsigned char c){ return c>='0' && c<='9'; }
+static int provIsSpace(unsigned char c){
+  return c==' ' || c=='\t' || c=='\n' || c=='\r';
+}
+static int provIsWordChar(unsigned char c){
+  return provIsDigit(c) || c=='_' || (c>='A' && c<='Z') || (c>='a' && c<='z');
+}
+
+static int provTypeIsPlain(const char *zType){
+  const unsigned char *z = (const unsigned char*)zType;
+  int nNumber = 0;
+
+  while( *z && *z!='(' ){
+    if( !provIsWordChar(*z) && !provIsSpace(*z) ) return 0;
+    z++;
+  }
+  if( *z==0 ) return 1;
+  z++;
+  while( nNumber<2 ){
+    while( provIsSpace(*z) ) z++;
+    if( *z=='+' || *z=='-' ) z++;
+    if( !provIsDigit(*z) ) return 0;
+    while( provIsDigit(*z) || *z=='.' ) z++;
+    while( provIsSpace(*z) ) z++;
+    nNumber++;
+    if( *z!=',' ) break;
+    z++;
+  }
+  return z[0]==')' && z[1]==0;
+}
+
 /* Append to *pzOut the quoted column list of index zIndex of dbScratch,
 ** after "customer_id". */
 static int provIndexColumns(sqlite3 *db, const char *zIndex, char **pzOut){
@@ -152,6 +189,13 @@ static int provPhysicalDdl(sqlite3 *db, const char *zTable, char **pzDdl,
     if( sqlite3_stricmp(zCol, "customer_id")==0 ){
       tenantSetError(pzErr, "table \"%s\" declares column \"customer_id\", "
           "which the extension adds itself: remove it", zTable);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( zType && !provTypeIsPlain(zType) ){
+      tenantSetError(pzErr, "column \"%s\" of table \"%s\" has invalid "
+          "type \"%s\": use words and an optional size, as in "
+          "VARCHAR(255)", zCol, zTable, zType);
       rc = SQLITE_ERROR;
       break;
     }

@@ -670,6 +670,22 @@ static void testAddTable(void){
       "tenant: table \"w\" has no rowid, which is not supported: remove "
       "WITHOUT ROWID", "table: without rowid rejected" },
     { "SELECT tenant_add_table('communications_data',"
+      "'CREATE TABLE memo(b TEXT, a ''TEXT, customer_id TEXT COLLATE"
+      " NOCASE NOT NULL) --'')')",
+      "tenant: column \"a\" of table \"memo\" has invalid type \"TEXT,"
+      " customer_id TEXT COLLATE NOCASE NOT NULL) --\": use words and an optional size, as in VARCHAR(255)",
+      "table: quoted type with DDL rejected" },
+    { "SELECT tenant_add_table('communications_data',"
+      "'CREATE TABLE memo(a \"INT, UNIQUE(a)\")')",
+      "tenant: column \"a\" of table \"memo\" has invalid type"
+      " \"INT, UNIQUE(a)\": use words and an optional size, as"
+      " in VARCHAR(255)", "table: quoted type with UNIQUE rejected" },
+    { "SELECT tenant_add_table('communications_data',"
+      "'CREATE TABLE memo(a [DECIMAL(1,2)) x])')",
+      "tenant: column \"a\" of table \"memo\" has invalid type"
+      " \"DECIMAL(1,2)) x\": use words and an optional size, as"
+      " in VARCHAR(255)", "table: bracketed type rejected" },
+    { "SELECT tenant_add_table('communications_data',"
       "'CREATE TABLE c(a CHECK(a>0))')",
       "tenant: CHECK in a table definition is not supported: define the "
       "table with columns, PRIMARY KEY and UNIQUE only",
@@ -679,12 +695,14 @@ static void testAddTable(void){
 
   tap_is_str(tap_query_text(db, "SELECT tenant_add_table("
       "'communications_data', 'CREATE TABLE notes(id INTEGER PRIMARY KEY,"
-      " body TEXT COLLATE NOCASE NOT NULL DEFAULT ''-'', tag TEXT UNIQUE)')"),
+      " body TEXT COLLATE NOCASE NOT NULL DEFAULT ''-'', tag TEXT UNIQUE,"
+      " price DECIMAL(10, -2), code UNSIGNED BIG INT)')"),
       "notes", "table: added");
   tap_is_str(catalogQuery("SELECT physical_ddl FROM cat.app_tables"
       " WHERE name='notes'"),
       "CREATE TABLE \"notes\"(\"id\" INTEGER, \"body\" TEXT COLLATE NOCASE "
-      "NOT NULL DEFAULT '-', \"tag\" TEXT, customer_id TEXT NOT NULL, "
+      "NOT NULL DEFAULT '-', \"tag\" TEXT, \"price\" DECIMAL(10, -2), "
+      "\"code\" UNSIGNED BIG INT, customer_id TEXT NOT NULL, "
       "PRIMARY KEY(customer_id, \"id\"), UNIQUE(customer_id, \"tag\"))",
       "table: physical ddl keys start with customer_id");
   tap_ok(fileHasTable(SAPPHIRE_DIR "/owner.db",
