@@ -643,6 +643,24 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   return SQLITE_OK;
 }
 
+/*
+** Return true when the connection's main database contains a schema
+** object. A bound customer may read and write main, so binding must not
+** hand it the tables of a file that the host program opened.
+*/
+static int tenantMainHasObjects(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int bFound;
+
+  if( sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master LIMIT 1", -1,
+                         &pStmt, 0)!=SQLITE_OK ){
+    return 1;
+  }
+  bFound = sqlite3_step(pStmt)!=SQLITE_DONE;
+  sqlite3_finalize(pStmt);
+  return bFound;
+}
+
 /* tenant_bind(customer [, agent]) */
 static void tenantBindFunc(sqlite3_context *pCtx, int argc,
                            sqlite3_value **argv){
@@ -658,6 +676,18 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
   }
   if( tenantIdArgHasNul(pCtx, argv[0], "customer")
    || (argc>1 && tenantIdArgHasNul(pCtx, argv[1], "agent")) ){
+    return;
+  }
+  if( !p->bBound && tenantMainHasObjects(sqlite3_context_db_handle(pCtx)) ){
+    const char *zFile = sqlite3_db_filename(sqlite3_context_db_handle(pCtx),
+                                            "main");
+    char *zMsg = sqlite3_mprintf("cannot bind customer \"%s\": the"
+        " connection's main database \"%s\" is not empty, and a bound"
+        " customer could read and write it; bind a connection opened on an"
+        " empty or in-memory database", zCustomer,
+        zFile && zFile[0] ? zFile : ":memory:");
+    tenantResultError(pCtx, zMsg ? zMsg : "out of memory");
+    sqlite3_free(zMsg);
     return;
   }
   rc = tenantSessionBind(p, zCustomer, zAgent, 0, 0, &zErr);

@@ -91,6 +91,30 @@ static void testBinding(sqlite3 *dbAdmin){
              "bind: binding unchanged after the refused call");
   sqlite3_close(db);
 
+  /* A main database that contains tables is not handed to a customer. */
+  {
+    char *zPath = sqlite3_mprintf("%s/host.db", getenv("TENANT_ROOT"));
+    char *zExpected = sqlite3_mprintf("tenant: cannot bind customer \"O1\": the"
+        " connection's main database \"%s\" is not empty, and a bound"
+        " customer could read and write it; bind a connection opened on an"
+        " empty or in-memory database", zPath);
+    db = tap_open_uri(zPath, 0, 0);
+    tap_is_str(tap_exec_error(db, "CREATE TABLE host_secrets(x);"
+                                  "INSERT INTO host_secrets VALUES('s')"), 0,
+               "bind: host file with a table made");
+    tap_is_str(tap_exec_error(db, "SELECT tenant_bind('O1')"), zExpected,
+               "bind: main with tables refused");
+    tap_is_str(tap_query_text(db, "SELECT quote(tenant_whoami())"), "NULL",
+               "bind: refused main leaves the connection unbound");
+    tap_is_str(tap_exec_error(db, "DROP TABLE host_secrets"), 0,
+               "bind: host table dropped");
+    tap_is_str(tap_query_text(db, "SELECT tenant_bind('O1')"), "O1",
+               "bind: empty main file binds");
+    sqlite3_close(db);
+    sqlite3_free(zExpected);
+    sqlite3_free(zPath);
+  }
+
   tap_open(&db);
   tap_ok(tap_exec_error(db, "SELECT tenant_bind('nobody')")!=0,
          "bind: tenant_bind() of an unknown customer fails");
