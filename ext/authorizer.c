@@ -153,6 +153,9 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
 }
 
 /*
+** Return true when the statement being prepared must be denied: the
+** session is stale, or a read of the catalog failed.
+**
 ** A table added to a shared file after binding has no placeholder to
 ** shadow it, so an unqualified name finds it in the file's secret schema.
 ** Where the host does not report reads of no column, "SELECT count(*)"
@@ -163,14 +166,21 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
 **
 ** The catalog's version (PRAGMA data_version and this process's own
 ** catalog writes) is read on every check, and the tables are counted again
-** only when it has changed. NOTE: tenant_add_table() creates the table in
-** the files before its catalog row commits, so a statement prepared in
-** that window is not yet refused.
+** only when it has changed. Then the customer is also looked up under the
+** generation the session bound, and a session whose customer was
+** decommissioned, or provisioned again, is retired: its scans and writes
+** then fail with the error of an inactive customer, which a denial here
+** could not word. NOTE: tenant_add_table() creates the table in the files
+** before its catalog row commits, so a statement prepared in that window
+** is not yet refused.
 */
-static int tenantSessionIsStale(TenantSession *p){
+static int tenantSessionRecheck(TenantSession *p){
   sqlite3 *dbCatalog;
   CatalogVersion v;
   sqlite3_int64 nTable = -1;
+  sqlite3_int64 iLimit = 0;
+  char zTier[16];
+  int rcActive = SQLITE_OK;
   int rc;
 
   if( p->bStale ) return 1;
@@ -183,10 +193,18 @@ static int tenantSessionIsStale(TenantSession *p){
     return 0;
   }
   if( rc==SQLITE_OK ) nTable = tenantAppTableCount(dbCatalog);
+  if( nTable>=0 && !p->bRetired ){
+    rcActive = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration,
+                                &iLimit, zTier, sizeof(zTier));
+  }
   tenantCatalogLeave();
+  if( rcActive==SQLITE_NOTFOUND ){
+    tenantSessionRetire(p);
+    rcActive = SQLITE_OK;
+  }
 
   /* A failed read denies this statement only: the next one reads again. */
-  if( nTable<0 ) return 1;
+  if( nTable<0 || rcActive!=SQLITE_OK ) return 1;
   if( nTable==p->iAppGeneration ){
     p->appVersion = v;
     return 0;
@@ -213,7 +231,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
   switch( eAction ){
     case SQLITE_SELECT:
-      return tenantSessionIsStale(p) ? SQLITE_DENY : SQLITE_OK;
+      return tenantSessionRecheck(p) ? SQLITE_DENY : SQLITE_OK;
 
     case SQLITE_RECURSIVE:
     case SQLITE_TRANSACTION:
@@ -238,7 +256,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-      if( tenantSessionIsStale(p) ) return SQLITE_DENY;
+      if( tenantSessionRecheck(p) ) return SQLITE_DENY;
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
 
     case SQLITE_FUNCTION:

@@ -107,6 +107,15 @@ static const char catalogSchema[] =
   ");"
   "CREATE INDEX IF NOT EXISTS customers_parent ON customers(parent);"
 
+  /* The generation of each provisioning of a customer id (provision.c):
+  ** max(generation)+1 over the whole table, so a number is never used
+  ** twice. Rows are never deleted, and a customer without a row, such as
+  ** one provisioned before this table existed, has generation 0. */
+  "CREATE TABLE IF NOT EXISTS customer_generations("
+  "  id TEXT PRIMARY KEY,"
+  "  generation INTEGER NOT NULL"
+  ");"
+
   "CREATE TABLE IF NOT EXISTS placements("
   "  customer TEXT PRIMARY KEY,"
   "  database TEXT NOT NULL,"
@@ -161,8 +170,10 @@ static const char catalogSchema[] =
 /* The SQL of the hot statements, indexed by CATALOG_STMT_* (catalog.h). */
 
 static const char *const catalogStmtSql[CATALOG_N_STMT] = {
-  "SELECT tier, region, coalesce(parent,''), state"
-  "  FROM customers WHERE id=?1",
+  "SELECT c.tier, c.region, coalesce(c.parent,''), c.state,"
+  "  coalesce((SELECT g.generation FROM customer_generations g"
+  "    WHERE g.id=c.id), 0)"
+  "  FROM customers c WHERE c.id=?1",
   "SELECT database, project FROM placements WHERE customer=?1",
   "SELECT encrypted FROM policy WHERE tier=?1",
   "SELECT name, number, file FROM partitions WHERE scheme=?1 ORDER BY number",
@@ -170,7 +181,9 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT name FROM app_tables WHERE partition=?1 ORDER BY name",
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
   "SELECT y.storage_limit_bytes, c.tier FROM customers c"
-  "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1 AND c.state='active'",
+  "  JOIN policy y ON y.tier=c.tier WHERE c.id=?1 AND c.state='active'"
+  "  AND coalesce((SELECT g.generation FROM customer_generations g"
+  "    WHERE g.id=c.id), 0)=?2",
   "SELECT c.id, y.storage_limit_bytes FROM placements p"
   "  JOIN customers c ON c.id=p.customer"
   "  JOIN policy y ON y.tier=c.tier"
@@ -663,18 +676,16 @@ int tenantCatalogVersion(sqlite3_int64 *piData, sqlite3_int64 *pnWrite){
   return rc;
 }
 
-int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
-                       char *zTier, int nTier){
+/* tenantCatalogLimit() with the catalog mutex already held. */
+int catalogLimitRead(const char *zCustomer, sqlite3_int64 iGeneration,
+                     sqlite3_int64 *piLimit, char *zTier, int nTier){
   sqlite3_stmt *pStmt;
   int rc;
   *piLimit = -1;
-  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
   pStmt = catalogStmt(CATALOG_STMT_LIMIT, 0);
-  if( pStmt==0 ){
-    tenantCatalogLeave();
-    return SQLITE_ERROR;
-  }
+  if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iGeneration);
   rc = sqlite3_step(pStmt);
   if( rc==SQLITE_ROW ){
     if( sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
@@ -686,6 +697,15 @@ int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
     rc = SQLITE_NOTFOUND;
   }
   sqlite3_reset(pStmt);
+  return rc;
+}
+
+int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 iGeneration,
+                       sqlite3_int64 *piLimit, char *zTier, int nTier){
+  int rc;
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  rc = catalogLimitRead(zCustomer, iGeneration, piLimit, zTier, nTier);
   tenantCatalogLeave();
   return rc;
 }

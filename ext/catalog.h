@@ -30,6 +30,10 @@ sqlite3_stmt *catalogStmt(int iStmt, char **pzErr);
 /* Record an error of the catalog connection after a failed step. */
 int catalogStepError(sqlite3_stmt *pStmt, char **pzErr);
 
+/* tenantCatalogLimit() for a caller that holds the catalog mutex. */
+int catalogLimitRead(const char *zCustomer, sqlite3_int64 iGeneration,
+                     sqlite3_int64 *piLimit, char *zTier, int nTier);
+
 /*
 ** The state of the catalog as one read saw it. PRAGMA data_version changes
 ** when any other connection, of this process or another, commits to

@@ -10,8 +10,11 @@
 **     4-6 in P's owner.db and 7-12 in P's private.db read-only. All shared.
 **
 ** A plan read at the catalog's current version is served from the cache of
-** catalogcache.c. tenantPlanLoad() and tenantPlanResolve() take the catalog
-** mutex themselves. tenantPlanBuild() and the helpers before it require it.
+** catalogcache.c. Provisioning an id again writes the catalog, and so
+** changes its version, so a binding never gets the plan, or the
+** generation, of the customer the id named before. tenantPlanLoad() and
+** tenantPlanResolve() take the catalog mutex themselves. tenantPlanBuild()
+** and the helpers before it require it.
 */
 #include "tenant_int.h"
 #include "catalog.h"
@@ -216,6 +219,7 @@ int tenantPlanBuild(
       (const char*)sqlite3_column_text(pStmt, 2));
   sqlite3_snprintf(16, zState, "%s",
       (const char*)sqlite3_column_text(pStmt, 3));
+  pPlan->iGeneration = sqlite3_column_int64(pStmt, 4);
   sqlite3_reset(pStmt);
 
   rc = planTierEncrypted(pPlan->zTier, &bEncOwn, pzErr);

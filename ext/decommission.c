@@ -97,8 +97,14 @@ static int provDeleteRows(
   return rc;
 }
 
-/* Remove the dedicated placement folder zFolder and, when empty, its
-** project folder. */
+/*
+** Remove the dedicated placement folder zFolder and, when empty, its
+** project folder. NOTE: a session still open on the files keeps them. In
+** SQLite 3.15.2 hosts, closing it later deletes the -wal and -shm files at
+** these paths, which by then may belong to the files of the same id
+** provisioned again. SQLite 3.40.1 left them in place when tried, and the
+** versions in between were not tried.
+*/
 static void provRemovePlacement(const char *zFolder){
   char zProject[TENANT_MAX_PATH];
   char *zSlash;

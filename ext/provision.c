@@ -399,6 +399,14 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
         " region, parent, state) VALUES(?1, ?2, ?3, ?4, 'provisioning')",
         4, azArg);
     if( rc!=SQLITE_OK ) goto provision_done;
+
+    /* A new generation, above every one in use, so that sessions still
+    ** bound to an earlier customer of this id fail their checks. A resumed
+    ** call keeps the generation that its first call wrote. */
+    rc = provExec(db, &zErr, "INSERT OR REPLACE INTO customer_generations("
+        "id, generation) SELECT ?1, coalesce(max(generation), 0) + 1"
+        " FROM customer_generations", 1, azArg);
+    if( rc!=SQLITE_OK ) goto provision_done;
     azArg[1] = p->zDatabase;
     azArg[2] = p->zProject;
     azArg[3] = p->zFolder;

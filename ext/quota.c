@@ -151,9 +151,10 @@ static int quotaFileRun(QuotaFile *p, sqlite3_stmt *pStmt,
 /*
 ** Read the customer's limit from the catalog, unless the catalog has not
 ** changed since it was last read. A limit changed, or a customer
-** decommissioned, by any process applies from the next write transaction.
+** decommissioned or provisioned again, by any process applies from the
+** next write transaction.
 */
-static int quotaFileLimit(QuotaFile *p, const char *zCustomer){
+static int quotaFileLimit(QuotaFile *p){
   sqlite3_int64 iData = 0;
   sqlite3_int64 nWrite = 0;
   int bVersion;
@@ -165,7 +166,8 @@ static int quotaFileLimit(QuotaFile *p, const char *zCustomer){
     return SQLITE_OK;
   }
   p->bLimitRead = 0;
-  rc = tenantCatalogLimit(zCustomer, &p->iLimit, p->zTier, sizeof(p->zTier));
+  rc = tenantSessionLimit(p->pSession, &p->iLimit, p->zTier,
+                          sizeof(p->zTier));
   if( rc==SQLITE_OK && bVersion ){
     p->bLimitRead = 1;
     p->iLimitData = iData;
@@ -184,7 +186,7 @@ static int quotaFileBegin(QuotaFile *p, const char *zCustomer, char **pzErr){
   int rc;
   if( p->bInTxn ) return SQLITE_OK;
   p->iBase = 0;
-  rc = quotaFileLimit(p, zCustomer);
+  rc = quotaFileLimit(p);
   if( rc==SQLITE_OK && p->iLimit>=0 ){
     rc = quotaFileStmt(p, &p->pRead, "SELECT bytes FROM \"%w\"."
                        TENANT_USAGE_TABLE " WHERE customer_id=?1");

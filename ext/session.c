@@ -74,23 +74,43 @@ int tenantSessionIsMetered(TenantSession *p){
   return p->bMetered;
 }
 
+const char *tenantSessionScanCustomer(TenantSession *p){
+  return p->bRetired ? 0 : p->plan.zCustomer;
+}
+
+void tenantSessionRetire(TenantSession *p){
+  if( p->bRetired ) return;
+  p->bRetired = 1;
+  sqlite3_log(SQLITE_AUTH, "tenant: customer %s of generation %lld is no"
+      " longer active in the catalog: its session rejects every write and"
+      " every read of a shared table from now on", p->plan.zCustomer,
+      p->plan.iGeneration);
+}
+
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
+  tenantSessionRetire(p);
   tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
-      " catalog (decommissioned, or being provisioned again): close this"
-      " session and open a new one", p->plan.zCustomer);
-  sqlite3_log(SQLITE_AUTH, "tenant: write refused for customer %s, which"
-      " is no longer active", p->plan.zCustomer);
+      " catalog (decommissioned, or provisioned again since this session"
+      " bound): close this session and open a new one", p->plan.zCustomer);
   return SQLITE_AUTH;
+}
+
+int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
+                       char *zTier, int nTier){
+  int rc;
+  if( p->bRetired ) return SQLITE_NOTFOUND;
+  rc = tenantCatalogLimit(p->plan.zCustomer, p->plan.iGeneration, piLimit,
+                          zTier, nTier);
+  if( rc==SQLITE_NOTFOUND ) tenantSessionRetire(p);
+  return rc;
 }
 
 /*
 ** The customer's row is read only when the catalog's version has changed
 ** since the last check, as quota.c reads a metered session's limit. It is
-** read with the limit query, which finds active customers only, so both
-** modes agree on which customer is active. NOTE: a customer decommissioned
-** and provisioned again under the same id between two checks is found
-** active, so in both modes the old session then writes rows that the new
-** customer finds.
+** read with the limit query, which finds the customer only while it is
+** active under the generation the session bound, so both modes agree on
+** which customer is active.
 */
 int tenantSessionCheckActive(TenantSession *p, char **pzErr){
   sqlite3_int64 iData = 0;
@@ -100,13 +120,14 @@ int tenantSessionCheckActive(TenantSession *p, char **pzErr){
   int bVersion;
   int rc;
 
+  if( p->bRetired ) return tenantSessionRejectInactive(p, pzErr);
   bVersion = tenantCatalogVersion(&iData, &nWrite)==SQLITE_OK;
   if( bVersion && p->bActiveRead && iData==p->activeVersion.iData
    && nWrite==p->activeVersion.nWrite ){
     return SQLITE_OK;
   }
   p->bActiveRead = 0;
-  rc = tenantCatalogLimit(p->plan.zCustomer, &iLimit, zTier, sizeof(zTier));
+  rc = tenantSessionLimit(p, &iLimit, zTier, sizeof(zTier));
   if( rc==SQLITE_NOTFOUND ) return tenantSessionRejectInactive(p, pzErr);
   if( rc!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot read the state of customer \"%s\" from"
@@ -189,6 +210,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bBinding = 0;
   p->bStale = 0;
   p->bActiveRead = 0;
+  p->bRetired = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
   memset(p->abCookie, 0, sizeof(p->abCookie));

@@ -35,6 +35,9 @@ struct TenantSession {
   sqlite3_int64 iAppGeneration;      /* application tables at binding */
   CatalogVersion appVersion;         /* catalog version they were seen at */
   int bStale;                        /* tables were added: deny everything */
+  int bRetired;                      /* the catalog no longer lists the
+                                     ** customer as active under
+                                     ** plan.iGeneration (permanent) */
   int bActiveRead;                   /* activeVersion is set */
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
                                      ** write last found the customer active */

@@ -164,6 +164,9 @@ struct TenantPlan {
   char zTier[16];                      /* "sapphire", "opal" or "onyx" */
   char zRegion[TENANT_MAX_ID + 1];
   char zParent[TENANT_MAX_ID + 1];     /* "" for Sapphire */
+  sqlite3_int64 iGeneration;           /* provisioning of the id, from
+                                       ** customer_generations; 0 when the
+                                       ** customer has no row there */
   int nFile;
   TenantFile aFile[TENANT_MAX_FILES];
   int nReach;
@@ -217,9 +220,10 @@ int tenantCatalogFolderLimit(const char *zProject, const char *zDatabase,
 
 /* Read the storage limit (-1: unlimited) and tier of zCustomer, with a
 ** statement prepared once. Returns SQLITE_NOTFOUND when the catalog has
-** no active customer of that id (decommissioned, or being moved). */
-int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 *piLimit,
-                       char *zTier, int nTier);
+** no active customer of that id and generation: decommissioned, being
+** provisioned again, or provisioned again under a newer generation. */
+int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 iGeneration,
+                       sqlite3_int64 *piLimit, char *zTier, int nTier);
 
 /* Read the catalog's version into *piData and *pnWrite: together they
 ** change with every write to the catalog, by this process or another, other
@@ -289,13 +293,32 @@ const char *tenantSessionParent(TenantSession *p);
 ** TENANT_METER decided when it was bound. */
 int tenantSessionIsMetered(TenantSession *p);
 
-/* Check that the bound customer is still active in the catalog, for a
-** write of a session that is not metered. Returns SQLITE_AUTH, through
-** tenantSessionRejectInactive(), when it is not. */
+/* Return the bound customer, for a scan of an isolation table to start
+** with, or NULL once the session is retired (tenantSessionRetire). */
+const char *tenantSessionScanCustomer(TenantSession *p);
+
+/*
+** Check that the bound customer is still active in the catalog under the
+** generation it had at binding, for a write of a session that is not
+** metered. Returns SQLITE_AUTH, through tenantSessionRejectInactive(),
+** when it is not.
+*/
 int tenantSessionCheckActive(TenantSession *p, char **pzErr);
 
-/* Set *pzErr to the error of a write by a customer that the catalog no
-** longer lists as active, log the rejection and return SQLITE_AUTH. */
+/* Read the storage limit and tier of the bound customer, as
+** tenantCatalogLimit() does for the generation bound, and retire the
+** session when that returns SQLITE_NOTFOUND. */
+int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
+                       char *zTier, int nTier);
+
+/* Mark the session as bound to a customer that the catalog no longer
+** lists as active under the generation bound, and log it once. A retired
+** session stays retired, because tenant_provision() gives every
+** provisioning of an id a new generation. */
+void tenantSessionRetire(TenantSession *p);
+
+/* Retire the session, set *pzErr to the error of a statement of a
+** customer that is no longer active and return SQLITE_AUTH. */
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr);
 
 /*

@@ -2,7 +2,8 @@
 ** Tests of API call metering: statements counted per session, flushed to
 ** the catalog every N statements, after T seconds and at close; the
 ** extension's own statements not counted; TENANT_METER=off, and the check
-** of an inactive customer that it keeps; what a crash loses.
+** of an inactive customer that it keeps, also after the customer's id is
+** provisioned again; what a crash loses.
 **
 ** The flush interval is TENANT_METER_FLUSH_STATEMENTS=5 here, read when a
 ** session binds. A case that must crash runs this program again with the
@@ -149,8 +150,8 @@ static void testOff(sqlite3 *dbAdmin){
 */
 static void testOffDecommissioned(sqlite3 *dbAdmin){
   static const char zInactive[] = "tenant: customer \"W\" is no longer"
-      " active in the catalog (decommissioned, or being provisioned again):"
-      " close this session and open a new one";
+      " active in the catalog (decommissioned, or provisioned again since"
+      " this session bound): close this session and open a new one";
   int bOff;
 
   for(bOff=0; bOff<2; bOff++){
@@ -191,8 +192,169 @@ static void testOffDecommissioned(sqlite3 *dbAdmin){
   }
 }
 
+/* Step pStmt to its end and return the ids it read, comma-separated, in a
+** static buffer; *pRc is the result of the last step. */
+static const char *stepIds(sqlite3_stmt *pStmt, int *pRc){
+  static char zIds[256];
+  int rc;
+  zIds[0] = 0;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *zId = (const char*)sqlite3_column_text(pStmt, 0);
+    size_t n = strlen(zIds);
+    snprintf(zIds+n, sizeof(zIds)-n, "%s%s", n ? "," : "", zId ? zId : "");
+  }
+  *pRc = rc;
+  sqlite3_reset(pStmt);
+  return zIds;
+}
+
+/* Check that the last statement on db failed with SQLITE_AUTH (rc) and
+** the error zInactive; zWhat names the statement in the two checks. */
+static void isInactive(sqlite3 *db, int rc, const char *zInactive,
+                       const char *zWhat){
+  char zName[128];
+  snprintf(zName, sizeof(zName), "%s fails with SQLITE_AUTH", zWhat);
+  tap_is_int(rc, SQLITE_AUTH, zName);
+  snprintf(zName, sizeof(zName), "%s names the inactive customer", zWhat);
+  tap_is_str(sqlite3_errmsg(db), zInactive, zName);
+}
+
 /*
-** 4c. Whether a session is metered is decided when it binds: a metered
+** 4c. Sessions left open while this process decommissions their customer
+** and provisions the same id again stay bound to the old customer, with
+** metering on and off. A session of the new customer bound in the same
+** process gets the new provisioning, not the cached plan of the old one,
+** and writes a row. Then in one old session an INSERT prepared before
+** finds the customer inactive, and from then on a new read, a new write
+** and a read prepared before all fail with the error of an inactive
+** customer. In the other old session a new read is the first to find it.
+** The new customer finds only its own row. The first step of the read
+** prepared before, stepped before any of these, is a known gap (TODO).
+*/
+static void testProvisionedAgain(sqlite3 *dbAdmin){
+  static const char zInactive[] = "tenant: customer \"R\" is no longer"
+      " active in the catalog (decommissioned, or provisioned again since"
+      " this session bound): close this session and open a new one";
+  static const char zUnchecked[] = "a statement prepared before is checked"
+      " only after a prepare or a write of the session finds the customer"
+      " inactive";
+  int bOff;
+
+  for(bOff=0; bOff<2; bOff++){
+    const char *zMode = bOff ? "metering off" : "metering on";
+    sqlite3_stmt *pRead = 0;
+    sqlite3_stmt *pWrite = 0;
+    sqlite3 *dbOld;
+    sqlite3 *dbOther;
+    sqlite3 *dbNew;
+    char zWhat[96];
+    const char *zErr;
+    const char *zIds;
+    int rc;
+
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('R','onyx',"
+                          "'us-west1','S')");
+    if( !tap_ok(zErr==0, "again, %s: R provisioned", zMode) ){
+      tap_diag("%s", zErr);
+    }
+    if( bOff ) setenv("TENANT_METER", "off", 1);
+    dbOld = openSession("R");
+    dbOther = openSession("R");
+    unsetenv("TENANT_METER");
+    if( !tap_ok(dbOld!=0 && dbOther!=0, "again, %s: old sessions of R open",
+                zMode) ){
+      sqlite3_close(dbOld);
+      sqlite3_close(dbOther);
+      continue;
+    }
+    tap_ok(tap_exec_error(dbOld, "INSERT INTO basic_communications(id, data)"
+           " VALUES('old1', 'before')")==0,
+           "again, %s: old session inserts before", zMode);
+    rc = sqlite3_prepare_v2(dbOld, "SELECT id FROM basic_communications"
+                            " ORDER BY id", -1, &pRead, 0);
+    tap_ok(rc==SQLITE_OK, "again, %s: old session prepares a read", zMode);
+    rc = sqlite3_prepare_v2(dbOld, "INSERT INTO basic_communications(id,"
+                            " data) VALUES('old2', 'after')", -1, &pWrite, 0);
+    tap_ok(rc==SQLITE_OK, "again, %s: old session prepares a write", zMode);
+    zIds = stepIds(pRead, &rc);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: old session reads its row",
+             zMode);
+    tap_is_str(zIds, "old1", zWhat);
+
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_decommission('R')");
+    if( !tap_ok(zErr==0, "again, %s: R decommissioned", zMode) ){
+      tap_diag("%s", zErr);
+    }
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_provision('R','onyx',"
+                          "'us-west1','S')");
+    if( !tap_ok(zErr==0, "again, %s: R provisioned again", zMode) ){
+      tap_diag("%s", zErr);
+    }
+    if( bOff ) setenv("TENANT_METER", "off", 1);
+    dbNew = openSession("R");
+    unsetenv("TENANT_METER");
+    tap_ok(dbNew!=0, "again, %s: new session of R opens", zMode);
+    zErr = dbNew ? tap_exec_error(dbNew, "INSERT INTO basic_communications"
+                                  "(id, data) VALUES('new1', 'x')") : "";
+    if( !tap_ok(zErr==0, "again, %s: new session inserts", zMode) ){
+      tap_diag("%s", zErr);
+    }
+
+    /* The read prepared before, stepped again before the session prepares
+    ** or writes anything: no check runs. */
+    zIds = stepIds(pRead, &rc);
+    if( !tap_todo(zIds[0]==0, zUnchecked, "again, %s: first step of the"
+                  " old read reads no row", zMode) ){
+      tap_diag("it read: %s", zIds);
+    }
+    tap_todo(rc==SQLITE_AUTH, zUnchecked, "again, %s: first step of the"
+             " old read fails", zMode);
+
+    /* The write prepared before runs the check of the write path. */
+    rc = sqlite3_step(pWrite);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: old prepared write", zMode);
+    isInactive(dbOld, rc, zInactive, zWhat);
+    sqlite3_finalize(pWrite);
+
+    rc = sqlite3_exec(dbOld, "SELECT count(*) FROM basic_communications",
+                      0, 0, 0);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: then a new read", zMode);
+    isInactive(dbOld, rc, zInactive, zWhat);
+    rc = sqlite3_exec(dbOld, "INSERT INTO basic_communications(id, data)"
+                      " VALUES('old3', 'after')", 0, 0, 0);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: then a new write", zMode);
+    isInactive(dbOld, rc, zInactive, zWhat);
+    zIds = stepIds(pRead, &rc);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: then the old read reads no"
+             " row", zMode);
+    tap_is_str(zIds, "", zWhat);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: then the old read", zMode);
+    isInactive(dbOld, rc, zInactive, zWhat);
+    sqlite3_finalize(pRead);
+
+    /* In the other old session the authorizer finds it, as the read is
+    ** prepared. */
+    rc = sqlite3_exec(dbOther, "SELECT count(*) FROM basic_communications",
+                      0, 0, 0);
+    snprintf(zWhat, sizeof(zWhat), "again, %s: first new read", zMode);
+    isInactive(dbOther, rc, zInactive, zWhat);
+
+    snprintf(zWhat, sizeof(zWhat), "again, %s: new R finds only its own"
+             " row", zMode);
+    tap_is_str(dbNew ? tap_query_text(dbNew, "SELECT group_concat(id) FROM"
+               " basic_communications") : 0, "new1", zWhat);
+    sqlite3_close(dbOld);
+    sqlite3_close(dbOther);
+    sqlite3_close(dbNew);
+    zErr = tap_exec_error(dbAdmin, "SELECT tenant_decommission('R')");
+    if( !tap_ok(zErr==0, "again, %s: new R decommissioned", zMode) ){
+      tap_diag("%s", zErr);
+    }
+  }
+}
+
+/*
+** 4d. Whether a session is metered is decided when it binds: a metered
 ** session whose first write runs while TENANT_METER=off is set still
 ** accounts the row.
 */
@@ -254,6 +416,7 @@ int main(int argc, char **argv){
   testSeconds(dbAdmin);
   testOff(dbAdmin);
   testOffDecommissioned(dbAdmin);
+  testProvisionedAgain(dbAdmin);
   testDecidedAtBinding(dbAdmin);
   testCrash(dbAdmin);
   testDenied();
