@@ -58,11 +58,11 @@ $(BUILD)/ext/%.o: ext/%.c $(EXT_HDR)
 $(BUILD)/tenant.so: $(EXT_OBJ)
 	$(CC) $(EXT_LDFLAGS) -o $@ $(EXT_OBJ) $(EXT_LIBS)
 
-$(BUILD)/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
+$(BUILD)/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h $(EXT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto -ldl
 
-$(BUILD)/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
+$(BUILD)/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h $(EXT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -I/usr/include/sqlcipher -DTEST_HOST_SQLCIPHER \
 	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto -ldl
@@ -108,11 +108,11 @@ $(BUILD)/asan/ext/%.o: ext/%.c $(EXT_HDR)
 $(BUILD)/asan/tenant.so: $(ASAN_OBJ)
 	$(CC) $(EXT_LDFLAGS) $(ASAN) -o $@ $(ASAN_OBJ) $(EXT_LIBS)
 
-$(BUILD)/asan/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h
+$(BUILD)/asan/tests/sqlite/%: tests/%.c $(TEST_HELPER) tests/tap.h $(EXT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(ASAN) -o $@ $< $(TEST_HELPER) -lsqlite3 -lcrypto -ldl
 
-$(BUILD)/asan/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h
+$(BUILD)/asan/tests/sqlcipher/%: tests/%.c $(TEST_HELPER) tests/tap.h $(EXT_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(ASAN) -I/usr/include/sqlcipher -DTEST_HOST_SQLCIPHER \
 	  -o $@ $< $(TEST_HELPER) -lsqlcipher -lcrypto -ldl
