@@ -86,13 +86,16 @@ static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
 
 /* Record zName as a table an unqualified read may resolve to. */
 int tenantSessionKnow(TenantSession *p, const char *zName){
-  char **azNew;
   if( zName==0 ) return SQLITE_OK;
-  azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*(p->nKnown+1));
-  if( azNew==0 ) return SQLITE_NOMEM;
-  p->azKnown = azNew;
-  azNew[p->nKnown] = sqlite3_mprintf("%s", zName);
-  if( azNew[p->nKnown]==0 ) return SQLITE_NOMEM;
+  if( p->nKnown==p->nKnownAlloc ){
+    int nNew = p->nKnownAlloc ? p->nKnownAlloc*2 : 32;
+    char **azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*nNew);
+    if( azNew==0 ) return SQLITE_NOMEM;
+    p->azKnown = azNew;
+    p->nKnownAlloc = nNew;
+  }
+  p->azKnown[p->nKnown] = sqlite3_mprintf("%s", zName);
+  if( p->azKnown[p->nKnown]==0 ) return SQLITE_NOMEM;
   p->nKnown++;
   return SQLITE_OK;
 }

@@ -137,6 +137,7 @@ static void tenantSessionReset(TenantSession *p){
   sqlite3_free(p->azKnown);
   p->azKnown = 0;
   p->nKnown = 0;
+  p->nKnownAlloc = 0;
   p->bBound = 0;
   p->bMetered = 0;
   p->bBinding = 0;

@@ -474,15 +474,16 @@ static int tenantSessionKnowFile(TenantSession *p, int iFile, char **pzErr){
 ** virtual table (json_each, tenant_codec) used without reading a column,
 ** as in "SELECT count(*) FROM json_each(?)", reaches the authorizer with
 ** no schema name. Only hosts from 3.30 list modules, and only hosts that
-** report such reads need the names.
+** report such reads need the names. PRAGMA module_list costs about a
+** tenth of the instructions of SELECT from pragma_module_list (callgrind,
+** SQLite 3.40.1), which also lists itself, a name the authorizer denies.
 */
 static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
   sqlite3_stmt *pList = 0;
   int rc;
 
   if( tenantHostVersion()<3030000 ) return SQLITE_OK;
-  rc = sqlite3_prepare_v2(p->db, "SELECT name FROM pragma_module_list", -1,
-                          &pList, 0);
+  rc = sqlite3_prepare_v2(p->db, "PRAGMA module_list", -1, &pList, 0);
   while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
     rc = tenantSessionKnow(p, (const char*)sqlite3_column_text(pList, 0));
   }
