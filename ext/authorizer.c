@@ -122,15 +122,14 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
 
 /* The number of application tables in the catalog, or -1 on error.
 ** Requires the catalog mutex. */
-static sqlite3_int64 tenantAppTableCount(sqlite3 *dbCatalog){
-  sqlite3_stmt *pStmt = 0;
+static sqlite3_int64 tenantAppTableCount(void){
+  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_APP_COUNT, 0);
   sqlite3_int64 nTable = -1;
-  if( sqlite3_prepare_v2(dbCatalog, "SELECT count(*) FROM app_tables", -1,
-                         &pStmt, 0)==SQLITE_OK
-   && sqlite3_step(pStmt)==SQLITE_ROW ){
+  if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
     nTable = sqlite3_column_int64(pStmt, 0);
   }
-  sqlite3_finalize(pStmt);
+  /* The reset ends the statement's read transaction on the catalog. */
+  if( pStmt ) sqlite3_reset(pStmt);
   return nTable;
 }
 
@@ -143,7 +142,7 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
     /* The version comes first: a write between the two reads leaves a
     ** count newer than its version, which only costs one more count. */
     rc = catalogVersionRead(&p->appVersion);
-    if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount(dbCatalog);
+    if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount();
     if( p->iAppGeneration<0 ) rc = SQLITE_ERROR;
     tenantCatalogLeave();
   }
@@ -185,7 +184,7 @@ static int tenantSessionIsStale(TenantSession *p){
     tenantCatalogLeave();
     return 0;
   }
-  if( rc==SQLITE_OK ) nTable = tenantAppTableCount(dbCatalog);
+  if( rc==SQLITE_OK ) nTable = tenantAppTableCount();
   tenantCatalogLeave();
 
   /* A failed read denies this statement only: the next one reads again. */
