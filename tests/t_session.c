@@ -435,6 +435,46 @@ static void testShapeChange(void){
   sqlite3_close(db);
 }
 
+/* 9b. A shared table without customer_id cannot be isolated: binding
+** fails on it, as the connection opens and through tenant_bind(), and
+** leaves no isolation table behind. */
+static void testShapeInvalid(void){
+  static const char zExpected[] =
+    "table \"basic_communications\" has no customer_id column, so its rows"
+    " cannot be isolated: add the column";
+  char zUri[1200], zErr[512];
+  sqlite3 *db = 0;
+  sqlite3 *dbFile = 0;
+  const char *zGot;
+
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(5, "the placement file is encrypted in this host");
+    return;
+  }
+  snprintf(zUri, sizeof(zUri), "%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-1/owner.db?vfs=tenant", zRoot);
+  dbFile = tap_open_uri(zUri, 0, 0);
+  tap_is_str(tap_exec_error(dbFile, "ALTER TABLE basic_communications "
+             "RENAME COLUMN customer_id TO owner_id"), 0,
+             "no customer_id: column renamed in the file");
+
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "no customer_id: opening a session fails");
+  tap_ok(strstr(zErr, zExpected)!=0, "no customer_id: open error names it");
+  sqlite3_close(db);
+
+  tap_open(&db);
+  zGot = tap_exec_error(db, "SELECT tenant_bind('X1')");
+  tap_ok(zGot && strstr(zGot, zExpected), "no customer_id: bind error names it");
+  tap_is_str(tap_query_text(db, "SELECT count(*) FROM sqlite_temp_master"),
+             "0", "no customer_id: no temp table left after bind");
+  sqlite3_close(db);
+
+  tap_exec_error(dbFile, "ALTER TABLE basic_communications "
+                 "RENAME COLUMN owner_id TO customer_id");
+  sqlite3_close(dbFile);
+}
+
 /* 10. A binding as the connection opens writes its isolation tables and
 ** placeholders into the temp schema at once; tenant_bind() creates them
 ** one statement each. Both must leave the same temp schema and hide the
@@ -710,6 +750,7 @@ int main(void){
   testLateTable(dbAdmin);
   testStat1();
   testShapeChange();
+  testShapeInvalid();
   testTempSchema();
   testPlaceholderClash();
   testTempObjectsKept();
