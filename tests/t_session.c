@@ -738,6 +738,49 @@ static void testWithoutUri(void){
   sqlite3_close(db);
 }
 
+/* 13. Table names with a double quote: a binding as the connection opens
+** writes the temp schema itself, with each quote doubled, and must leave
+** the same temp schema as tenant_bind(), whose CREATE VIRTUAL TABLE
+** statements SQLite stores. */
+static void testQuotedNames(sqlite3 *dbAdmin){
+  static const char zSchema[] =
+    "SELECT group_concat(name||'|'||sql, char(10)) FROM "
+    "(SELECT * FROM sqlite_temp_master ORDER BY rowid)";
+  sqlite3 *dbUri, *dbFn = 0;
+  const char *zGot;
+  char *zUriSchema;
+
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'basic_communications', 'CREATE TABLE \"q\"\"name\"(n INTEGER "
+      "PRIMARY KEY, t TEXT)')"), 0, "quoted: table added to a reached "
+      "partition");
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'communications_data', 'CREATE TABLE \"p\"\"hidden\"(n INTEGER "
+      "PRIMARY KEY)')"), 0, "quoted: table added to a hidden partition");
+
+  dbUri = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_ok(dbUri!=0, "quoted: X1 opens");
+  tap_is_str(tap_exec_error(dbUri, "INSERT INTO \"q\"\"name\"(n, t) "
+             "VALUES(1, 'x1')"), 0, "quoted: X1 writes the reached table");
+  tap_is_str(tap_query_text(dbUri, "SELECT t FROM \"q\"\"name\""), "x1",
+             "quoted: X1 reads the reached table");
+  tap_is_str(tap_exec_error(dbUri, "SELECT count(*) FROM \"p\"\"hidden\""),
+             "no such table: p\"hidden", "quoted: the hidden table is hidden");
+
+  tap_open(&dbFn);
+  tap_is_str(tap_exec_error(dbFn, "SELECT tenant_bind('X1')"), 0,
+             "quoted: tenant_bind() binds X1");
+  zGot = tap_query_text(dbUri, zSchema);
+  zUriSchema = zGot ? strdup(zGot) : 0;
+  tap_ok(zUriSchema && strstr(zUriSchema, "\"q\"\"name\" USING tenant_row"),
+         "quoted: the open writes the quotes doubled");
+  tap_is_str(zUriSchema, tap_query_text(dbFn, zSchema),
+             "quoted: URI and tenant_bind() agree");
+  free(zUriSchema);
+  sqlite3_close(dbUri);
+  sqlite3_close(dbFn);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -758,6 +801,7 @@ int main(void){
   testFiles();
   testAddedHidden(dbAdmin);
   testCatalogChange(dbAdmin);
+  testQuotedNames(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
