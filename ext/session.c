@@ -547,15 +547,11 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** for a hot journal once rather than once per statement. */
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
+    /* Every isolation table's shape is read here (by tenantRowCheck() or
+    ** xCreate) unless the process has it, into the per-process cache of
+    ** the last shapes used, so that a table connecting inside the
+    ** application's BEGIN reads nothing from its file. */
     rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
-    /* The shapes of the isolation tables, read now unless the process has
-    ** them, so that a table connecting inside the application's BEGIN
-    ** reads nothing from its file. */
-    for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
-      int iFile = p->plan.aReach[p->aTable[i].iReach].iFile;
-      rc = tenantRowShapeWarm(db, p, p->azSchema[iFile], p->aTable[i].zName,
-                              pzErr);
-    }
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{
