@@ -502,13 +502,16 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   for(i=0; i<p->plan.nFile; i++){
+    static const char aHex[] = "0123456789abcdef";
     unsigned char aRand[16];
     int j;
     sqlite3_randomness(sizeof(aRand), aRand);
     p->azSchema[i][0] = 't';
     for(j=0; j<16; j++){
-      sqlite3_snprintf(3, &p->azSchema[i][1+2*j], "%02x", aRand[j]);
+      p->azSchema[i][1+2*j] = aHex[aRand[j]>>4];
+      p->azSchema[i][2+2*j] = aHex[aRand[j]&0xf];
     }
+    p->azSchema[i][TENANT_SCHEMA_NAME_LEN] = 0;
   }
 
   rc = tenantSessionMarkAppTables(p, pzErr);
