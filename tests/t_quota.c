@@ -580,6 +580,34 @@ static void testDedicated(sqlite3 *dbAdmin, const char *zMode){
          "'storage_limit_bytes',NULL)")==0, "%s: limit lifted", zName);
 }
 
+/*
+** 8. A shared file without tenant_usage, as files provisioned before the
+** table existed are, gets it when a session that writes the file binds,
+** and the session still cannot reach it.
+*/
+static void testUsageTableCreated(void){
+  sqlite3 *dbRaw = 0;
+  sqlite3 *db;
+
+  sqlite3_open_v2(zOwnerFile, &dbRaw, SQLITE_OPEN_READWRITE, 0);
+  tap_is_str(tap_exec_error(dbRaw, "DROP TABLE tenant_usage"), 0,
+             "usage table: dropped from the shared file");
+  db = openSession("A");
+  tap_ok(db!=0, "usage table: a session binds without it");
+  tap_is_str(tap_query_text(dbRaw, "SELECT count(*) FROM sqlite_master "
+             "WHERE name='tenant_usage'"), "1",
+             "usage table: binding created it again");
+  tap_is_str(tap_exec_error(db, "SELECT count(*) FROM tenant_usage"),
+             "no such table: tenant_usage",
+             "usage table: the session cannot reach it");
+  tap_is_str(insertRow(db, 900), 0, "usage table: the session writes a row");
+  tap_is_str(tap_query_text(dbRaw, "SELECT count(*) FROM tenant_usage "
+             "WHERE customer_id='A' AND bytes>0"), "1",
+             "usage table: the write was counted");
+  sqlite3_close(db);
+  sqlite3_close(dbRaw);
+}
+
 int main(int argc, char **argv){
   sqlite3 *dbAdmin = 0;
   sqlite3 *dbRaw = 0;
@@ -619,6 +647,7 @@ int main(int argc, char **argv){
     sqlite3_close(dbRaw);
   }
   testDedicated(dbAdmin, "WAL");
+  testUsageTableCreated();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
