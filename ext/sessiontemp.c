@@ -37,9 +37,15 @@ static int tenantSessionAddTable(void *pArg, int iPartition,
   TenantSession *p = pC->pSession;
   TenantSessionTable *aNew;
 
-  aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*(p->nTable+1));
-  if( aNew==0 ) return SQLITE_NOMEM;
-  p->aTable = aNew;
+  /* The array grows to 16 entries, then doubles whenever nTable reaches
+  ** a power of two, so that it holds nTable+1 entries. */
+  if( p->nTable==0 || (p->nTable>=16 && (p->nTable & (p->nTable-1))==0) ){
+    int nAlloc = p->nTable ? p->nTable*2 : 16;
+    aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*nAlloc);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    p->aTable = aNew;
+  }
+  aNew = p->aTable;
   aNew[p->nTable].zName = sqlite3_mprintf("%s", zTable);
   if( aNew[p->nTable].zName==0 ) return SQLITE_NOMEM;
   aNew[p->nTable].iReach = pC->aiReach[iPartition];
