@@ -355,7 +355,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
 
   /* ATTACH has read the file's schema, so a wrong key failed above with
   ** SQLITE_NOTADB, in SQLite 3.15.2 and 3.40 alike. */
-  return tenantSessionReadCookie(p, iFile, pzErr);
+  return SQLITE_OK;
 }
 
 static void tenantWhoamiFunc(sqlite3_context *pCtx, int argc,
@@ -550,11 +550,18 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** for a hot journal once rather than once per statement. */
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
+    /* The cookies are read inside the transaction, which then holds the
+    ** files' read locks, so that reading them takes no lock of its own. */
+    for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+      if( sqlite3_db_filename(db, p->azSchema[i]) ){
+        rc = tenantSessionReadCookie(p, i, pzErr);
+      }
+    }
     /* Every isolation table's shape is read here (by tenantRowCheck() or
     ** xCreate) unless the process has it, into the per-process cache of
     ** the last shapes used, so that a table connecting inside the
     ** application's BEGIN reads nothing from its file. */
-    rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
+    if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{
