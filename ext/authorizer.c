@@ -15,6 +15,8 @@
 #include "session.h"
 SQLITE_EXTENSION_INIT3
 
+#include <string.h>
+
 /* ---- authorizer ------------------------------------------------------- */
 
 /* True when zDb names a schema the customer may read and write directly:
@@ -113,6 +115,9 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
   if( tenantTableIsIsolated(p, zName) ) return 1;
   for(i=0; i<p->nKnown; i++){
     if( sqlite3_stricmp(p->azKnown[i], zName)==0 ) return 1;
+  }
+  for(i=0; i<p->nModules; i+=(int)strlen(&p->zModules[i])+1){
+    if( sqlite3_stricmp(&p->zModules[i], zName)==0 ) return 1;
   }
   return sqlite3_stricmp(zName, "sqlite_master")==0
       || sqlite3_stricmp(zName, "sqlite_temp_master")==0

@@ -138,6 +138,9 @@ static void tenantSessionReset(TenantSession *p){
   p->azKnown = 0;
   p->nKnown = 0;
   p->nKnownAlloc = 0;
+  sqlite3_free(p->zModules);
+  p->zModules = 0;
+  p->nModules = 0;
   p->bBound = 0;
   p->bMetered = 0;
   p->bBinding = 0;

@@ -38,7 +38,7 @@ static int tenantSessionAddTable(void *pArg, int iPartition,
   TenantSessionTable *aNew;
 
   /* The array grows to 16 entries, then doubles whenever nTable reaches
-  ** a power of two, so that it holds nTable+1 entries. */
+  ** a power of two, so that it has room for nTable+1 entries. */
   if( p->nTable==0 || (p->nTable>=16 && (p->nTable & (p->nTable-1))==0) ){
     int nAlloc = p->nTable ? p->nTable*2 : 16;
     aNew = sqlite3_realloc64(p->aTable, sizeof(aNew[0])*nAlloc);
@@ -603,12 +603,28 @@ static int tenantSessionKnowFile(TenantSession *p, int iFile, char **pzErr){
 */
 static int tenantSessionKnowModules(TenantSession *p, char **pzErr){
   sqlite3_stmt *pList = 0;
+  int nAlloc = 0;
   int rc;
 
   if( tenantHostVersion()<3030000 ) return SQLITE_OK;
   rc = sqlite3_prepare_v2(p->db, "PRAGMA module_list", -1, &pList, 0);
   while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
-    rc = tenantSessionKnow(p, (const char*)sqlite3_column_text(pList, 0));
+    const char *zName = (const char*)sqlite3_column_text(pList, 0);
+    int nName = sqlite3_column_bytes(pList, 0) + 1;
+    if( zName==0 ) continue;
+    /* One buffer for all the names, which doubles when full. */
+    if( p->nModules+nName>nAlloc ){
+      char *zNew;
+      while( p->nModules+nName>nAlloc ) nAlloc = nAlloc ? nAlloc*2 : 512;
+      zNew = sqlite3_realloc64(p->zModules, nAlloc);
+      if( zNew==0 ){
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      p->zModules = zNew;
+    }
+    memcpy(&p->zModules[p->nModules], zName, nName);
+    p->nModules += nName;
   }
   if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
     tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
