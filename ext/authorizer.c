@@ -15,6 +15,8 @@
 #include "session.h"
 SQLITE_EXTENSION_INIT3
 
+#include <string.h>
+
 /* ---- authorizer ------------------------------------------------------- */
 
 /* True when zDb names a schema the customer may read and write directly:
@@ -86,13 +88,16 @@ static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
 
 /* Record zName as a table an unqualified read may resolve to. */
 int tenantSessionKnow(TenantSession *p, const char *zName){
-  char **azNew;
   if( zName==0 ) return SQLITE_OK;
-  azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*(p->nKnown+1));
-  if( azNew==0 ) return SQLITE_NOMEM;
-  p->azKnown = azNew;
-  azNew[p->nKnown] = sqlite3_mprintf("%s", zName);
-  if( azNew[p->nKnown]==0 ) return SQLITE_NOMEM;
+  if( p->nKnown==p->nKnownAlloc ){
+    int nNew = p->nKnownAlloc ? p->nKnownAlloc*2 : 32;
+    char **azNew = sqlite3_realloc64(p->azKnown, sizeof(char*)*nNew);
+    if( azNew==0 ) return SQLITE_NOMEM;
+    p->azKnown = azNew;
+    p->nKnownAlloc = nNew;
+  }
+  p->azKnown[p->nKnown] = sqlite3_mprintf("%s", zName);
+  if( p->azKnown[p->nKnown]==0 ) return SQLITE_NOMEM;
   p->nKnown++;
   return SQLITE_OK;
 }
@@ -111,6 +116,9 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
   for(i=0; i<p->nKnown; i++){
     if( sqlite3_stricmp(p->azKnown[i], zName)==0 ) return 1;
   }
+  for(i=0; i<p->nModules; i+=(int)strlen(&p->zModules[i])+1){
+    if( sqlite3_stricmp(&p->zModules[i], zName)==0 ) return 1;
+  }
   return sqlite3_stricmp(zName, "sqlite_master")==0
       || sqlite3_stricmp(zName, "sqlite_temp_master")==0
       || sqlite3_stricmp(zName, "sqlite_schema")==0
@@ -119,15 +127,14 @@ static int tenantTableIsKnown(TenantSession *p, const char *zName){
 
 /* The number of application tables in the catalog, or -1 on error.
 ** Requires the catalog mutex. */
-static sqlite3_int64 tenantAppTableCount(sqlite3 *dbCatalog){
-  sqlite3_stmt *pStmt = 0;
+static sqlite3_int64 tenantAppTableCount(void){
+  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_APP_COUNT, 0);
   sqlite3_int64 nTable = -1;
-  if( sqlite3_prepare_v2(dbCatalog, "SELECT count(*) FROM app_tables", -1,
-                         &pStmt, 0)==SQLITE_OK
-   && sqlite3_step(pStmt)==SQLITE_ROW ){
+  if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
     nTable = sqlite3_column_int64(pStmt, 0);
   }
-  sqlite3_finalize(pStmt);
+  /* The reset ends the statement's read transaction on the catalog. */
+  if( pStmt ) sqlite3_reset(pStmt);
   return nTable;
 }
 
@@ -140,7 +147,7 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
     /* The version comes first: a write between the two reads leaves a
     ** count newer than its version, which only costs one more count. */
     rc = catalogVersionRead(&p->appVersion);
-    if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount(dbCatalog);
+    if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount();
     if( p->iAppGeneration<0 ) rc = SQLITE_ERROR;
     tenantCatalogLeave();
   }
@@ -192,7 +199,7 @@ static int tenantSessionRecheck(TenantSession *p){
     tenantCatalogLeave();
     return 0;
   }
-  if( rc==SQLITE_OK ) nTable = tenantAppTableCount(dbCatalog);
+  if( rc==SQLITE_OK ) nTable = tenantAppTableCount();
   if( nTable>=0 && !p->bRetired ){
     rcActive = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration,
                                 &iLimit, zTier, sizeof(zTier));

@@ -192,6 +192,7 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "INSERT OR REPLACE INTO usage_monthly(customer, month, api_calls)"
   " VALUES(?1, ?2, ?3 + coalesce((SELECT api_calls FROM usage_monthly"
   "  WHERE customer=?1 AND month=?2), 0))",
+  "SELECT count(*) FROM app_tables",
 };
 
 /* The process-wide catalog. Every member is guarded by the catalog mutex. */

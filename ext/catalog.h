@@ -21,7 +21,8 @@
 #define CATALOG_STMT_FOLDER     8
 #define CATALOG_STMT_VERSION    9
 #define CATALOG_STMT_ADD_CALLS  10
-#define CATALOG_N_STMT          11
+#define CATALOG_STMT_APP_COUNT  11
+#define CATALOG_N_STMT          12
 
 /* Return the hot statement iStmt, reset and with its bindings cleared, or
 ** NULL with *pzErr set (catalog.c). */

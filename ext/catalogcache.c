@@ -147,11 +147,20 @@ void catalogPlanKeep(const TenantPlan *pPlan, const CatalogVersion *pV){
 
 /* The key of a list of partitions: each name followed by '\n'. */
 char *catalogTablesKey(int nPartition, const char *const *azPartition){
-  char *zKey = sqlite3_mprintf("%s", "");
+  sqlite3_uint64 nKey = 1;
+  char *zKey, *z;
   int i;
-  for(i=0; i<nPartition && zKey; i++){
-    zKey = sqlite3_mprintf("%z%s\n", zKey, azPartition[i]);
+
+  for(i=0; i<nPartition; i++) nKey += strlen(azPartition[i]) + 1;
+  zKey = z = sqlite3_malloc64(nKey);
+  if( zKey==0 ) return 0;
+  for(i=0; i<nPartition; i++){
+    size_t n = strlen(azPartition[i]);
+    memcpy(z, azPartition[i], n);
+    z += n;
+    *z++ = '\n';
   }
+  *z = 0;
   return zKey;
 }
 

@@ -42,13 +42,24 @@ static sqlite3_mutex *quotaMutex(void){
 /* ---- per-file state --------------------------------------------------- */
 
 int tenantQuotaPrepareFile(sqlite3 *db, const char *zSchema, char **pzErr){
-  char *zSql = sqlite3_mprintf(
+  char *zSql;
+  char *zMsg = 0;
+  int rc;
+
+  /* Provisioning creates the table, so it is nearly always in the schema
+  ** that SQLite has read already, where looking it up runs no statement.
+  ** NOTE: a table that another connection dropped since that read is
+  ** taken as present; the next write to it then fails with an error. */
+  if( sqlite3_api->table_column_metadata
+   && sqlite3_table_column_metadata(db, zSchema, TENANT_USAGE_TABLE, 0, 0, 0,
+                                    0, 0, 0)==SQLITE_OK ){
+    return SQLITE_OK;
+  }
+  zSql = sqlite3_mprintf(
       "CREATE TABLE IF NOT EXISTS \"%w\"." TENANT_USAGE_TABLE "("
       "customer_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL DEFAULT 0)"
       " WITHOUT ROWID",
       zSchema);
-  char *zMsg = 0;
-  int rc;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_exec(db, zSql, 0, 0, &zMsg);
   sqlite3_free(zSql);

@@ -77,16 +77,20 @@ struct QuotaFolder {
   char zFolder[TENANT_MAX_PATH];
   char zCustomer[TENANT_MAX_ID + 1];
   sqlite3_int64 iLimit;                /* -1: unlimited */
+  int bVersion;                        /* true when iData and nWrite are set */
+  sqlite3_int64 iData;                 /* catalog version, read before */
+  sqlite3_int64 nWrite;                /*   iLimit (tenantCatalogVersion) */
   QuotaFolder *pNext;
 };
 static QuotaFolder *quotaFolderList = 0;
 
 /*
-** Record the limit of folder zFolder, read from the catalog now. The folder
-** is matched against <root>/<project>/<database> under the current root,
-** as sessions build their paths, and never against placements.path: that
-** column keeps the root of provisioning, which a copied or restored root
-** no longer has.
+** Record the limit of folder zFolder, read from the catalog now unless the
+** catalog has not changed since the folder's limit was last read. The
+** folder is matched against <root>/<project>/<database> under the current
+** root, as sessions build their paths, and never against placements.path:
+** that column keeps the root of provisioning, which a copied or restored
+** root no longer has.
 */
 static void quotaFolderRefresh(const char *zFolder){
   char zProject[TENANT_MAX_PATH];
@@ -94,6 +98,10 @@ static void quotaFolderRefresh(const char *zFolder){
   const char *zRoot = tenantCatalogRoot();
   const char *zDatabase;
   sqlite3_int64 iLimit = -1;
+  sqlite3_int64 iData = 0;
+  sqlite3_int64 nWrite = 0;
+  int bVersion;
+  int bSame = 0;
   QuotaFolder *p;
   size_t nRoot;
 
@@ -110,6 +118,18 @@ static void quotaFolderRefresh(const char *zFolder){
   if( zDatabase==0 ) return;
   zProject[zDatabase-zProject] = 0;
   zDatabase++;
+
+  /* The version is read before the limit, so that a catalog write between
+  ** the two leaves a limit newer than its version, which is only read
+  ** again. */
+  bVersion = tenantCatalogVersion(&iData, &nWrite)==SQLITE_OK;
+  if( bVersion ){
+    sqlite3_mutex_enter(quotaMutex());
+    for(p=quotaFolderList; p && strcmp(p->zFolder, zFolder)!=0; p=p->pNext){}
+    bSame = p && p->bVersion && p->iData==iData && p->nWrite==nWrite;
+    sqlite3_mutex_leave(quotaMutex());
+    if( bSame ) return;
+  }
 
   if( tenantCatalogFolderLimit(zProject, zDatabase, zCustomer,
                                (int)sizeof(zCustomer), &iLimit)!=SQLITE_OK ){
@@ -128,6 +148,9 @@ static void quotaFolderRefresh(const char *zFolder){
   if( p ){
     memcpy(p->zCustomer, zCustomer, sizeof(zCustomer));
     p->iLimit = iLimit;
+    p->bVersion = bVersion;
+    p->iData = iData;
+    p->nWrite = nWrite;
   }
   sqlite3_mutex_leave(quotaMutex());
 }

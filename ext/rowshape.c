@@ -408,23 +408,6 @@ static void rowShapeUnlink(RowShape *pShape){
   rowShapeCount--;
 }
 
-int tenantRowShapeWarm(sqlite3 *db, TenantSession *pSession,
-                       const char *zSchema, const char *zTable,
-                       char **pzErr){
-  RowVtab t;
-  RowShape *pShape = 0;
-  int rc;
-
-  memset(&t, 0, sizeof(t));
-  t.db = db;
-  t.pSession = pSession;
-  t.zSchema = (char*)zSchema;
-  t.zTable = (char*)zTable;
-  rc = rowShapeAcquire(&t, 0, &pShape, pzErr);
-  rowShapeRelease(pShape);
-  return rc;
-}
-
 int rowShapeAcquire(RowVtab *p, int bCreate, RowShape **ppShape,
                     char **pzErr){
   const char *zFile = sqlite3_db_filename(p->db, p->zSchema);

@@ -205,6 +205,10 @@ static void tenantSessionReset(TenantSession *p){
   sqlite3_free(p->azKnown);
   p->azKnown = 0;
   p->nKnown = 0;
+  p->nKnownAlloc = 0;
+  sqlite3_free(p->zModules);
+  p->zModules = 0;
+  p->nModules = 0;
   p->bBound = 0;
   p->bMetered = 0;
   p->bBinding = 0;
@@ -422,14 +426,9 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
     return SQLITE_CANTOPEN;
   }
 
-  /* Read the schema now so a wrong key fails the binding, not a query. */
-  zName = sqlite3_mprintf("SELECT count(*) FROM \"%w\".sqlite_master",
-                          p->azSchema[iFile]);
-  if( zName==0 ) return SQLITE_NOMEM;
-  rc = tenantSessionExec(p, zName, 0, 0, -1, pzErr);
-  sqlite3_free(zName);
-  if( rc==SQLITE_OK ) rc = tenantSessionReadCookie(p, iFile, pzErr);
-  return rc;
+  /* ATTACH has read the file's schema, so a wrong key failed above with
+  ** SQLITE_NOTADB, in SQLite 3.15.2 and 3.40 alike. */
+  return SQLITE_OK;
 }
 
 static void tenantWhoamiFunc(sqlite3_context *pCtx, int argc,
@@ -576,13 +575,16 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   for(i=0; i<p->plan.nFile; i++){
+    static const char aHex[] = "0123456789abcdef";
     unsigned char aRand[16];
     int j;
     sqlite3_randomness(sizeof(aRand), aRand);
     p->azSchema[i][0] = 't';
     for(j=0; j<16; j++){
-      sqlite3_snprintf(3, &p->azSchema[i][1+2*j], "%02x", aRand[j]);
+      p->azSchema[i][1+2*j] = aHex[aRand[j]>>4];
+      p->azSchema[i][2+2*j] = aHex[aRand[j]&0xf];
     }
+    p->azSchema[i][TENANT_SCHEMA_NAME_LEN] = 0;
   }
 
   rc = tenantSessionMarkAppTables(p, pzErr);
@@ -621,15 +623,18 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   ** for a hot journal once rather than once per statement. */
   if( rc==SQLITE_OK ) rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
-    rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
-    /* The shapes of the isolation tables, read now unless the process has
-    ** them, so that a table connecting inside the application's BEGIN
-    ** reads nothing from its file. */
-    for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
-      int iFile = p->plan.aReach[p->aTable[i].iReach].iFile;
-      rc = tenantRowShapeWarm(db, p, p->azSchema[iFile], p->aTable[i].zName,
-                              pzErr);
+    /* The cookies are read inside the transaction, which then holds the
+    ** files' read locks, so that reading them takes no lock of its own. */
+    for(i=0; i<p->plan.nFile && rc==SQLITE_OK; i++){
+      if( sqlite3_db_filename(db, p->azSchema[i]) ){
+        rc = tenantSessionReadCookie(p, i, pzErr);
+      }
     }
+    /* Every isolation table's shape is read here (by tenantRowCheck() or
+    ** xCreate) unless the process has it, into the per-process cache of
+    ** the last shapes used, so that a table connecting inside the
+    ** application's BEGIN reads nothing from its file. */
+    if( rc==SQLITE_OK ) rc = tenantSessionIsolate(p, bAtOpen, &early, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{

@@ -32,6 +32,10 @@ struct TenantSession {
   TenantSessionTable *aTable;
   int nKnown;                        /* other names an unqualified read */
   char **azKnown;                    /*   with no schema may resolve to */
+  int nKnownAlloc;                   /* slots allocated in azKnown */
+  char *zModules;                    /* module names at binding, each ending
+                                     ** in a NUL */
+  int nModules;                      /* bytes used in zModules */
   sqlite3_int64 iAppGeneration;      /* application tables at binding */
   CatalogVersion appVersion;         /* catalog version they were seen at */
   int bStale;                        /* tables were added: deny everything */

@@ -330,24 +330,16 @@ int tenantSessionLookupTable(TenantSession *p, const char *zTable,
                              const char **pzSchema, const char **pzPartition,
                              int *pbReadOnly);
 
-/*
-** Bracket every statement the extension prepares or steps on a bound
-** connection, so that its authorizer lets internal statements through.
-** Nesting is allowed.
-*/
-/* Read the shape of table zSchema.zTable into the per-process cache unless
-** it is there already (rowshape.c). Binding calls it, outside any
-** transaction of the application, so that the isolation table's connect
-** later reads nothing from the file. */
-int tenantRowShapeWarm(sqlite3 *db, TenantSession *pSession,
-                       const char *zSchema, const char *zTable,
-                       char **pzErr);
-
 /* Set *piCookie to the schema cookie that binding read for the file of
 ** schema zSchema and return 1, or return 0 when it has none. */
 int tenantSessionFileCookie(TenantSession *p, const char *zSchema,
                             int *piCookie);
 
+/*
+** Bracket every statement the extension prepares or steps on a bound
+** connection, so that its authorizer lets internal statements through.
+** Nesting is allowed.
+*/
 void tenantSessionEnterInternal(TenantSession *p);
 void tenantSessionLeaveInternal(TenantSession *p);
 

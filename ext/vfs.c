@@ -319,14 +319,17 @@ static char tenantVfsToken[TENANT_VFS_MAX_BINDINGS][TENANT_VFS_TOKEN_LEN+1];
 static const char *tenantVfsTokenPath[TENANT_VFS_MAX_BINDINGS];
 
 int tenantVfsBindingBegin(char *zToken, const char *zPath){
+  static const char aHex[] = "0123456789abcdef";
   unsigned char aRand[TENANT_VFS_TOKEN_LEN/2];
   sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
   int i, j;
 
   sqlite3_randomness(sizeof(aRand), aRand);
   for(j=0; j<(int)sizeof(aRand); j++){
-    sqlite3_snprintf(3, &zToken[2*j], "%02x", aRand[j]);
+    zToken[2*j] = aHex[aRand[j]>>4];
+    zToken[2*j+1] = aHex[aRand[j]&0xf];
   }
+  zToken[2*j] = 0;
   sqlite3_mutex_enter(pMutex);
   for(i=0; i<TENANT_VFS_MAX_BINDINGS && tenantVfsToken[i][0]; i++){}
   if( i<TENANT_VFS_MAX_BINDINGS ){

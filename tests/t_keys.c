@@ -183,7 +183,21 @@ int main(void){
   zErr = tap_exec_error(db, "SELECT tenant_bind('S1')");
   tap_ok(zErr!=0, "wrong key: binding fails");
   if( zErr ) appendLog(zErr);
+  tap_ok(zErr && strstr(zErr, "the key does not match"),
+         "wrong key: error says the key does not match");
   sqlite3_close(db);
+
+  /* A session opened on a tenant URI fails the same way. */
+  {
+    char zOpenErr[512];
+    sqlite3 *dbUri = tap_open_uri("X1?vfs=tenant", zOpenErr,
+                                  sizeof(zOpenErr));
+    tap_ok(dbUri==0, "wrong key: opening a session fails");
+    tap_ok(strstr(zOpenErr, "the key does not match")!=0,
+           "wrong key: open error says the key does not match");
+    appendLog(zOpenErr);
+    sqlite3_close(dbUri);
+  }
   setenv("TENANT_MASTER_KEY", zMaster, 1);
 
   tap_ok(nLog>0, "log: lines captured (%d bytes)", nLog);

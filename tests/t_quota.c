@@ -580,6 +580,73 @@ static void testDedicated(sqlite3 *dbAdmin, const char *zMode){
          "'storage_limit_bytes',NULL)")==0, "%s: limit lifted", zName);
 }
 
+/*
+** 7b. A dedicated limit set through another connection to the catalog, as
+** another process would set it, applies from the next binding, although
+** the limit of the same folder was read at a binding just before.
+*/
+static void testDedicatedOtherWriter(sqlite3 *dbAdmin){
+  char zPath[4200];
+  char zSql[256];
+  long long nBase = storedOf(dbAdmin, "S");
+  sqlite3 *dbCatalog = 0;
+  sqlite3 *db;
+  int n, rc = SQLITE_OK;
+
+  db = openSession("S");
+  tap_ok(tap_exec_error(db, "SELECT count(*) FROM communications_data")==0,
+         "other writer: S binds with no limit");
+  sqlite3_close(db);
+
+  snprintf(zPath, sizeof(zPath), "%s/catalog.db", zRootDir);
+  sqlite3_open_v2(zPath, &dbCatalog, SQLITE_OPEN_READWRITE, 0);
+  sqlite3_busy_timeout(dbCatalog, 5000);
+  snprintf(zSql, sizeof(zSql), "UPDATE policy SET storage_limit_bytes=%lld"
+           " WHERE tier='sapphire'", nBase + 40960);
+  tap_is_str(tap_exec_error(dbCatalog, zSql), 0,
+             "other writer: limit set in the catalog directly");
+
+  db = openSession("S");
+  n = fillDedicated(db, &rc);
+  tap_ok(n>0 && n<200, "other writer: writes stop after %d rows", n);
+  tap_is_int(rc, SQLITE_FULL, "other writer: next write is SQLITE_FULL");
+  tap_ok(tap_exec_error(db, "DELETE FROM communications_data")==0,
+         "other writer: S deletes");
+  sqlite3_close(db);
+  tap_is_str(tap_exec_error(dbCatalog, "UPDATE policy SET "
+             "storage_limit_bytes=NULL WHERE tier='sapphire'"), 0,
+             "other writer: limit lifted");
+  sqlite3_close(dbCatalog);
+}
+
+/*
+** 8. A shared file without tenant_usage, as files provisioned before the
+** table existed are, gets it when a session that writes the file binds,
+** and the session still cannot reach it.
+*/
+static void testUsageTableCreated(void){
+  sqlite3 *dbRaw = 0;
+  sqlite3 *db;
+
+  sqlite3_open_v2(zOwnerFile, &dbRaw, SQLITE_OPEN_READWRITE, 0);
+  tap_is_str(tap_exec_error(dbRaw, "DROP TABLE tenant_usage"), 0,
+             "usage table: dropped from the shared file");
+  db = openSession("A");
+  tap_ok(db!=0, "usage table: a session binds without it");
+  tap_is_str(tap_query_text(dbRaw, "SELECT count(*) FROM sqlite_master "
+             "WHERE name='tenant_usage'"), "1",
+             "usage table: binding created it again");
+  tap_is_str(tap_exec_error(db, "SELECT count(*) FROM tenant_usage"),
+             "no such table: tenant_usage",
+             "usage table: the session cannot reach it");
+  tap_is_str(insertRow(db, 900), 0, "usage table: the session writes a row");
+  tap_is_str(tap_query_text(dbRaw, "SELECT count(*) FROM tenant_usage "
+             "WHERE customer_id='A' AND bytes>0"), "1",
+             "usage table: the write was counted");
+  sqlite3_close(db);
+  sqlite3_close(dbRaw);
+}
+
 int main(int argc, char **argv){
   sqlite3 *dbAdmin = 0;
   sqlite3 *dbRaw = 0;
@@ -619,6 +686,8 @@ int main(int argc, char **argv){
     sqlite3_close(dbRaw);
   }
   testDedicated(dbAdmin, "WAL");
+  testDedicatedOtherWriter(dbAdmin);
+  testUsageTableCreated();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;

@@ -228,8 +228,13 @@ static void testRows(void){
     /* A table-valued function counted without reading a column. */
     tap_is_str(tap_query_text(dbX1, "SELECT count(*) FROM json_each('[1,2,3]')"),
                "3", "rows: count(*) over json_each() in a session");
+    /* Binding lists modules with PRAGMA module_list, which leaves out the
+    ** pragma_module_list table: a read of it must still be denied. */
+    tap_ok(tap_exec_error(dbX1, "SELECT count(*) FROM pragma_module_list")!=0,
+           "rows: count(*) over pragma_module_list denied");
   }else{
     tap_skip(1, "SQLCipher 3.4.1 is built without JSON1");
+    tap_skip(1, "SQLite 3.15.2 lists no modules and has no pragma tables");
   }
   tap_ok(tap_exec_error(dbX1, "CREATE TEMP VIEW v AS SELECT data FROM "
          "basic_communications")==0, "rows: X1 creates a temp view");
@@ -452,6 +457,46 @@ static void testShapeChange(void){
   tap_is_str(tap_exec_error(db, "SELECT extra FROM basic_communications"), 0,
              "shape: the next session has the new column");
   sqlite3_close(db);
+}
+
+/* 9b. A shared table without customer_id cannot be isolated: binding
+** fails on it, as the connection opens and through tenant_bind(), and
+** leaves no isolation table behind. */
+static void testShapeInvalid(void){
+  static const char zExpected[] =
+    "table \"basic_communications\" has no customer_id column, so its rows"
+    " cannot be isolated: add the column";
+  char zUri[1200], zErr[512];
+  sqlite3 *db = 0;
+  sqlite3 *dbFile = 0;
+  const char *zGot;
+
+  if( tap_host_is_sqlcipher() ){
+    tap_skip(5, "the placement file is encrypted in this host");
+    return;
+  }
+  snprintf(zUri, sizeof(zUri), "%s/shared-onyx-us-west1/"
+           "d1-onyx-shared-us-west1-1/owner.db?vfs=tenant", zRoot);
+  dbFile = tap_open_uri(zUri, 0, 0);
+  tap_is_str(tap_exec_error(dbFile, "ALTER TABLE basic_communications "
+             "RENAME COLUMN customer_id TO owner_id"), 0,
+             "no customer_id: column renamed in the file");
+
+  db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "no customer_id: opening a session fails");
+  tap_ok(strstr(zErr, zExpected)!=0, "no customer_id: open error names it");
+  sqlite3_close(db);
+
+  tap_open(&db);
+  zGot = tap_exec_error(db, "SELECT tenant_bind('X1')");
+  tap_ok(zGot && strstr(zGot, zExpected), "no customer_id: bind error names it");
+  tap_is_str(tap_query_text(db, "SELECT count(*) FROM sqlite_temp_master"),
+             "0", "no customer_id: no temp table left after bind");
+  sqlite3_close(db);
+
+  tap_exec_error(dbFile, "ALTER TABLE basic_communications "
+                 "RENAME COLUMN owner_id TO customer_id");
+  sqlite3_close(dbFile);
 }
 
 /* 10. A binding as the connection opens writes its isolation tables and
@@ -717,6 +762,49 @@ static void testWithoutUri(void){
   sqlite3_close(db);
 }
 
+/* 13. Table names with a double quote: a binding as the connection opens
+** writes the temp schema itself, with each quote doubled, and must leave
+** the same temp schema as tenant_bind(), whose CREATE VIRTUAL TABLE
+** statements SQLite stores. */
+static void testQuotedNames(sqlite3 *dbAdmin){
+  static const char zSchema[] =
+    "SELECT group_concat(name||'|'||sql, char(10)) FROM "
+    "(SELECT * FROM sqlite_temp_master ORDER BY rowid)";
+  sqlite3 *dbUri, *dbFn = 0;
+  const char *zGot;
+  char *zUriSchema;
+
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'basic_communications', 'CREATE TABLE \"q\"\"name\"(n INTEGER "
+      "PRIMARY KEY, t TEXT)')"), 0, "quoted: table added to a reached "
+      "partition");
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_table("
+      "'communications_data', 'CREATE TABLE \"p\"\"hidden\"(n INTEGER "
+      "PRIMARY KEY)')"), 0, "quoted: table added to a hidden partition");
+
+  dbUri = tap_open_uri("X1?vfs=tenant", 0, 0);
+  tap_ok(dbUri!=0, "quoted: X1 opens");
+  tap_is_str(tap_exec_error(dbUri, "INSERT INTO \"q\"\"name\"(n, t) "
+             "VALUES(1, 'x1')"), 0, "quoted: X1 writes the reached table");
+  tap_is_str(tap_query_text(dbUri, "SELECT t FROM \"q\"\"name\""), "x1",
+             "quoted: X1 reads the reached table");
+  tap_is_str(tap_exec_error(dbUri, "SELECT count(*) FROM \"p\"\"hidden\""),
+             "no such table: p\"hidden", "quoted: the hidden table is hidden");
+
+  tap_open(&dbFn);
+  tap_is_str(tap_exec_error(dbFn, "SELECT tenant_bind('X1')"), 0,
+             "quoted: tenant_bind() binds X1");
+  zGot = tap_query_text(dbUri, zSchema);
+  zUriSchema = zGot ? strdup(zGot) : 0;
+  tap_ok(zUriSchema && strstr(zUriSchema, "\"q\"\"name\" USING tenant_row"),
+         "quoted: the open writes the quotes doubled");
+  tap_is_str(zUriSchema, tap_query_text(dbFn, zSchema),
+             "quoted: URI and tenant_bind() agree");
+  free(zUriSchema);
+  sqlite3_close(dbUri);
+  sqlite3_close(dbFn);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -729,6 +817,7 @@ int main(void){
   testLateTable(dbAdmin);
   testStat1();
   testShapeChange();
+  testShapeInvalid();
   testTempSchema();
   testPlaceholderClash();
   testTempObjectsKept();
@@ -736,6 +825,7 @@ int main(void){
   testFiles();
   testAddedHidden(dbAdmin);
   testCatalogChange(dbAdmin);
+  testQuotedNames(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
