@@ -290,7 +290,6 @@ int tenantSessionExec(TenantSession *p, const char *zSql,
   return rc;
 }
 
-/* Attach file i of the plan under its secret schema name. */
 /*
 ** Read the schema cookie of file iFile while the connection binds, outside
 ** any transaction of the application. An isolation table that connects
@@ -332,6 +331,7 @@ int tenantSessionFileCookie(TenantSession *p, const char *zSchema,
   return 0;
 }
 
+/* Attach file i of the plan under its secret schema name. */
 static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   TenantFile *pFile = &p->plan.aFile[iFile];
   int bVfsCodec = pFile->bEncrypted && !tenantHostHasCodec();
