@@ -75,6 +75,17 @@ void rowCopyInnerError(RowVtab *p){
   p->base.zErrMsg = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
 }
 
+/*
+** Return the extended code of the inner statement's error rc. SQLite masks
+** what sqlite3_reset() returns, and the outer statement then records the
+** masked code, so without this sqlite3_extended_errcode() would report
+** SQLITE_BUSY where plain SQLite reports SQLITE_BUSY_SNAPSHOT.
+*/
+int rowInnerErrorCode(RowVtab *p, int rc){
+  int rcExtended = sqlite3_extended_errcode(p->db);
+  return (rcExtended & 0xff)==(rc & 0xff) ? rcExtended : rc;
+}
+
 int rowvtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   RowVtab *p = (RowVtab*)pVtab;
   RowCursor *pCur = (RowCursor*)p->pIdle;
@@ -579,7 +590,7 @@ static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
   pCur->bEof = 1;
   if( p->pReadCursor==pCur ) p->pReadCursor = 0;
   if( rc==SQLITE_DONE ) return SQLITE_OK;
-  rc = sqlite3_reset(pCur->pStmt);
+  rc = rowInnerErrorCode(p, sqlite3_reset(pCur->pStmt));
   rowCopyInnerError(p);
   return rc;
 }

@@ -114,6 +114,7 @@ int rowReadRowBytes(RowVtab *p, sqlite3_int64 iRowid, sqlite3_int64 *pnByte);
 
 /* Copy the connection's current error message to the virtual table. */
 void rowCopyInnerError(RowVtab *p);
+int rowInnerErrorCode(RowVtab *p, int rc);
 
 /* Set *ppShape to a reference to the shape of the real table of p, from
 ** the cache or read from the file (rowshape.c). bCreate is true in xCreate.

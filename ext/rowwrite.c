@@ -160,7 +160,7 @@ static int rowRunWrite(RowVtab *p, sqlite3_stmt *pStmt){
     sqlite3_clear_bindings(pStmt);
     return SQLITE_OK;
   }
-  rc = sqlite3_reset(pStmt);
+  rc = rowInnerErrorCode(p, sqlite3_reset(pStmt));
   rowCopyInnerError(p);
   sqlite3_clear_bindings(pStmt);
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;

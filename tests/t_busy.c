@@ -107,12 +107,56 @@ static void testTwoWriters(sqlite3 *dbAdmin){
   }
 }
 
+/*
+** A write inside BEGIN after the transaction has read the file, while
+** another connection committed to it, fails as a plain SQLite write does:
+** SQLITE_BUSY, with SQLITE_BUSY_SNAPSHOT as its extended code, so the
+** application knows to roll back rather than retry. Run both with and
+** without extended result codes turned on.
+*/
+static void testBusySnapshot(int bExtended){
+  const char *zMode = bExtended ? "extended codes" : "primary codes";
+  sqlite3 *dbReader = tap_open_uri("P1?vfs=tenant", 0, 0);
+  sqlite3 *dbWriter = tap_open_uri("P2?vfs=tenant", 0, 0);
+  int rc;
+
+  if( !tap_ok(dbReader!=0 && dbWriter!=0, "snapshot, %s: sessions open",
+              zMode) ){
+    sqlite3_close(dbReader);
+    sqlite3_close(dbWriter);
+    return;
+  }
+  sqlite3_extended_result_codes(dbReader, bExtended);
+  sqlite3_busy_timeout(dbReader, 100);
+  tap_ok(tap_exec_error(dbReader, "BEGIN; SELECT count(*) FROM"
+                                  " communications_data")==0,
+         "snapshot, %s: reader reads inside BEGIN", zMode);
+  tap_ok(tap_exec_error(dbWriter, "INSERT INTO communications_data(id)"
+                                  " VALUES('snap')")==0,
+         "snapshot, %s: other customer commits", zMode);
+  rc = sqlite3_exec(dbReader, "INSERT INTO communications_data(id)"
+                              " VALUES('late')", 0, 0, 0);
+  tap_ok(rc==(bExtended ? SQLITE_BUSY_SNAPSHOT : SQLITE_BUSY),
+         "snapshot, %s: write fails with code %d", zMode, rc);
+  tap_ok(sqlite3_extended_errcode(dbReader)==SQLITE_BUSY_SNAPSHOT,
+         "snapshot, %s: extended code is SQLITE_BUSY_SNAPSHOT, got %d",
+         zMode, sqlite3_extended_errcode(dbReader));
+  tap_ok(tap_exec_error(dbReader, "ROLLBACK")==0,
+         "snapshot, %s: reader rolls back", zMode);
+  tap_ok(tap_exec_error(dbWriter, "DELETE FROM communications_data")==0,
+         "snapshot, %s: other customer's row deleted", zMode);
+  sqlite3_close(dbReader);
+  sqlite3_close(dbWriter);
+}
+
 int main(void){
   sqlite3 *dbAdmin = 0;
   tap_fresh_root("busy");
   tap_open(&dbAdmin);
   testSetup(dbAdmin);
   testTwoWriters(dbAdmin);
+  testBusySnapshot(0);
+  testBusySnapshot(1);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
