@@ -416,13 +416,23 @@ int rowvtabUpdate(
   if( !rowIsCustomer(argv[2+p->iCustomer], zCustomer)
    && (sqlite3_value_type(argv[0])!=SQLITE_NULL
        || sqlite3_value_type(argv[2+p->iCustomer])!=SQLITE_NULL) ){
-    const char *zGiven = (const char*)sqlite3_value_text(argv[2+p->iCustomer]);
+    sqlite3_value *pGiven = argv[2+p->iCustomer];
+    int bBlob = sqlite3_value_type(pGiven)==SQLITE_BLOB;  /* before _text() */
+    const char *zGiven = (const char*)sqlite3_value_text(pGiven);
+    if( bBlob ){
+      /* A blob may hold the customer's bytes, but it is not text. */
+      tenantSetError(&p->base.zErrMsg, "customer_id is a blob, not the text"
+                     " of the bound customer \"%s\": leave customer_id out"
+                     " or set it to \"%s\"", zCustomer, zCustomer);
+    }else{
+      tenantSetError(&p->base.zErrMsg, "customer_id \"%s\" is not the bound"
+                     " customer \"%s\": leave customer_id out or set it to"
+                     " \"%s\"", zGiven ? zGiven : "NULL", zCustomer,
+                     zCustomer);
+    }
     sqlite3_log(SQLITE_AUTH, "tenant: customer \"%s\" tried to write"
                 " customer_id \"%s\" into table \"%s\"", zCustomer,
                 zGiven ? zGiven : "NULL", p->zTable);
-    tenantSetError(&p->base.zErrMsg, "customer_id \"%s\" is not the bound"
-                   " customer \"%s\": leave customer_id out or set it to"
-                   " \"%s\"", zGiven ? zGiven : "NULL", zCustomer, zCustomer);
     return SQLITE_CONSTRAINT;
   }
 

@@ -681,6 +681,9 @@ static void testInsert(sqlite3 *pA, sqlite3 *pRaw){
               " leave customer_id out or set it to \"A\"" },
     { "42",   "tenant: customer_id \"42\" is not the bound customer \"A\":"
               " leave customer_id out or set it to \"A\"" },
+    { "CAST('A' AS BLOB)",
+              "tenant: customer_id is a blob, not the text of the bound"
+              " customer \"A\": leave customer_id out or set it to \"A\"" },
   };
   long long nBefore;
   size_t i;
