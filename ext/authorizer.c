@@ -62,7 +62,9 @@ static int tenantTableIsIntrospection(const char *zTable){
 static int tenantFunctionIsDenied(const char *zName){
   static const char *const azDenied[] = {
     "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit",
-    "lsmode", "sqlite_dbdata", "sha3_query", 0
+    "lsmode", "sqlite_dbdata", "sha3_query",
+    "sqlite_log",         /* writes any line into the host's error log */
+    0
   };
   int i;
   if( zName==0 ) return 1;
@@ -174,8 +176,9 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
 ** The catalog's version (PRAGMA data_version and this process's own
 ** catalog writes) is read on every check, and the tables are counted again
 ** only when it has changed. Then the customer is also looked up under the
-** generation the session bound, and a session whose customer was
-** decommissioned, or provisioned again, is retired: its scans and writes
+** generation the session bound, with its agent, and a session whose
+** customer was decommissioned or provisioned again, or whose agent was
+** removed, is retired: its scans and writes
 ** then fail with the error of an inactive customer, which a denial here
 ** could not word. NOTE: tenant_add_table() creates the table in the files
 ** before its catalog row commits, so a statement prepared in that window
@@ -201,14 +204,10 @@ static int tenantSessionRecheck(TenantSession *p){
   }
   if( rc==SQLITE_OK ) nTable = tenantAppTableCount();
   if( nTable>=0 && !p->bRetired ){
-    rcActive = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration,
-                                &iLimit, zTier, sizeof(zTier));
+    rcActive = tenantSessionLimitRead(p, &iLimit, zTier, sizeof(zTier));
   }
   tenantCatalogLeave();
-  if( rcActive==SQLITE_NOTFOUND ){
-    tenantSessionRetire(p);
-    rcActive = SQLITE_OK;
-  }
+  if( rcActive==SQLITE_NOTFOUND ) rcActive = SQLITE_OK;
 
   /* A failed read denies this statement only: the next one reads again. */
   if( nTable<0 || rcActive!=SQLITE_OK ) return 1;

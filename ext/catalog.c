@@ -701,6 +701,24 @@ int catalogLimitRead(const char *zCustomer, sqlite3_int64 iGeneration,
   return rc;
 }
 
+/* Return SQLITE_OK when agent zAgent of zCustomer is in the catalog,
+** SQLITE_NOTFOUND when it is not, or an error. Requires the catalog mutex. */
+int catalogAgentRead(const char *zCustomer, const char *zAgent,
+                     char **pzErr){
+  sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_AGENT, pzErr);
+  int rc;
+
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zAgent, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW || rc==SQLITE_DONE ){
+    sqlite3_reset(pStmt);
+    return rc==SQLITE_ROW ? SQLITE_OK : SQLITE_NOTFOUND;
+  }
+  return catalogStepError(pStmt, pzErr);
+}
+
 int tenantCatalogLimit(const char *zCustomer, sqlite3_int64 iGeneration,
                        sqlite3_int64 *piLimit, char *zTier, int nTier){
   int rc;

@@ -351,25 +351,12 @@ int tenantPlanLoad(
   }
 
   if( rc==SQLITE_OK && zAgent && zAgent[0] ){
-    sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_AGENT, pzErr);
-    if( pStmt==0 ){
-      rc = SQLITE_ERROR;
-    }else{
-      sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
-      sqlite3_bind_text(pStmt, 2, zAgent, -1, SQLITE_STATIC);
-      rc = sqlite3_step(pStmt);
-      if( rc==SQLITE_ROW ){
-        sqlite3_reset(pStmt);
-        sqlite3_snprintf(sizeof(pPlan->zAgent), pPlan->zAgent, "%s", zAgent);
-        rc = SQLITE_OK;
-      }else if( rc==SQLITE_DONE ){
-        sqlite3_reset(pStmt);
-        tenantSetError(pzErr, "agent \"%s\" not found for customer \"%s\": "
-            "add it with tenant_add_agent()", zAgent, zCustomer);
-        rc = SQLITE_NOTFOUND;
-      }else{
-        rc = catalogStepError(pStmt, pzErr);
-      }
+    rc = catalogAgentRead(zCustomer, zAgent, pzErr);
+    if( rc==SQLITE_OK ){
+      sqlite3_snprintf(sizeof(pPlan->zAgent), pPlan->zAgent, "%s", zAgent);
+    }else if( rc==SQLITE_NOTFOUND ){
+      tenantSetError(pzErr, "agent \"%s\" not found for customer \"%s\": "
+          "add it with tenant_add_agent()", zAgent, zCustomer);
     }
   }
 

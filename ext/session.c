@@ -81,6 +81,12 @@ const char *tenantSessionScanCustomer(TenantSession *p){
 void tenantSessionRetire(TenantSession *p){
   if( p->bRetired ) return;
   p->bRetired = 1;
+  if( p->bAgentRemoved ){
+    sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s is no longer"
+        " in the catalog: its session rejects every write and every read of"
+        " a shared table from now on", p->plan.zAgent, p->plan.zCustomer);
+    return;
+  }
   sqlite3_log(SQLITE_AUTH, "tenant: customer %s of generation %lld is no"
       " longer active in the catalog: its session rejects every write and"
       " every read of a shared table from now on", p->plan.zCustomer,
@@ -89,19 +95,39 @@ void tenantSessionRetire(TenantSession *p){
 
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
   tenantSessionRetire(p);
-  tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
-      " catalog (decommissioned, or provisioned again since this session"
-      " bound): close this session and open a new one", p->plan.zCustomer);
+  if( p->bAgentRemoved ){
+    tenantSetError(pzErr, "agent \"%s\" of customer \"%s\" is no longer in"
+        " the catalog (removed since this session bound): close this session"
+        " and open a new one", p->plan.zAgent, p->plan.zCustomer);
+  }else{
+    tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
+        " catalog (decommissioned, or provisioned again since this session"
+        " bound): close this session and open a new one", p->plan.zCustomer);
+  }
   return SQLITE_AUTH;
+}
+
+int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
+                           char *zTier, int nTier){
+  int rc;
+  if( p->bRetired ) return SQLITE_NOTFOUND;
+  rc = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration, piLimit,
+                        zTier, nTier);
+  if( rc==SQLITE_OK && p->plan.zAgent[0] ){
+    rc = catalogAgentRead(p->plan.zCustomer, p->plan.zAgent, 0);
+    if( rc==SQLITE_NOTFOUND ) p->bAgentRemoved = 1;
+  }
+  if( rc==SQLITE_NOTFOUND ) tenantSessionRetire(p);
+  return rc;
 }
 
 int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
                        char *zTier, int nTier){
   int rc;
-  if( p->bRetired ) return SQLITE_NOTFOUND;
-  rc = tenantCatalogLimit(p->plan.zCustomer, p->plan.iGeneration, piLimit,
-                          zTier, nTier);
-  if( rc==SQLITE_NOTFOUND ) tenantSessionRetire(p);
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  rc = tenantSessionLimitRead(p, piLimit, zTier, nTier);
+  tenantCatalogLeave();
   return rc;
 }
 
@@ -215,6 +241,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bStale = 0;
   p->bActiveRead = 0;
   p->bRetired = 0;
+  p->bAgentRemoved = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
   memset(p->abCookie, 0, sizeof(p->abCookie));

@@ -42,6 +42,8 @@ struct TenantSession {
   int bRetired;                      /* the catalog no longer lists the
                                      ** customer as active under
                                      ** plan.iGeneration (permanent) */
+  int bAgentRemoved;                 /* retired because the bound agent
+                                     ** left the catalog */
   int bActiveRead;                   /* activeVersion is set */
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
                                      ** write last found the customer active */

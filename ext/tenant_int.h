@@ -306,19 +306,26 @@ const char *tenantSessionScanCustomer(TenantSession *p);
 int tenantSessionCheckActive(TenantSession *p, char **pzErr);
 
 /* Read the storage limit and tier of the bound customer, as
-** tenantCatalogLimit() does for the generation bound, and retire the
-** session when that returns SQLITE_NOTFOUND. */
+** tenantCatalogLimit() does for the generation bound, check that the bound
+** agent, if any, is still registered, and retire the session when either
+** is gone (SQLITE_NOTFOUND). */
 int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
                        char *zTier, int nTier);
 
+/* tenantSessionLimit() for a caller that holds the catalog mutex. */
+int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
+                           char *zTier, int nTier);
+
 /* Mark the session as bound to a customer that the catalog no longer
-** lists as active under the generation bound, and log it once. A retired
+** lists as active under the generation bound, or to an agent it no longer
+** lists, and log it once. A retired
 ** session stays retired, because tenant_provision() gives every
 ** provisioning of an id a new generation. */
 void tenantSessionRetire(TenantSession *p);
 
 /* Retire the session, set *pzErr to the error of a statement of a
-** customer that is no longer active and return SQLITE_AUTH. */
+** customer that is no longer active, or of an agent that was removed, and
+** return SQLITE_AUTH. */
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr);
 
 /*

@@ -171,6 +171,12 @@ static void testDenied(void){
                aCase[i].zSql);
   }
   if( !tap_host_is_sqlcipher() ){
+    /* A customer cannot write lines into the host's error log. */
+    tap_is_str(tap_exec_error(db, "SELECT sqlite_log(23, 'tenant: forged')"),
+               "not authorized to use function: sqlite_log",
+               "deny: sqlite_log() refused");
+  }
+  if( !tap_host_is_sqlcipher() ){
     /* Eponymous virtual tables of the 3.40 host. */
     tap_is_str(tap_exec_error(db, "SELECT * FROM pragma_database_list"),
                "access to main.pragma_database_list.seq is prohibited",
@@ -607,6 +613,36 @@ static void testCatalogChange(sqlite3 *dbAdmin){
          "change: the error names the removed agent");
   tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_agent('X1',"
              "'alice')"), 0, "change: alice added again");
+
+  /* A session open as an agent loses its access when the agent is
+  ** removed, for statements prepared before and after the removal. */
+  {
+    const char *zRemoved = "tenant: agent \"alice\" of customer \"X1\" is no"
+        " longer in the catalog (removed since this session bound): close this"
+        " session and open a new one";
+    sqlite3_stmt *pInsert = 0;
+    int rc;
+
+    db = tap_open_uri("X1?vfs=tenant&agent=alice", zErr, sizeof(zErr));
+    tap_ok(db!=0, "removed agent: X1 binds as alice");
+    sqlite3_prepare_v2(db, "INSERT INTO basic_communications(id, data)"
+                           " VALUES('by-alice', 'x')", -1, &pInsert, 0);
+    tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_remove_agent('X1',"
+               "'alice')"), 0, "removed agent: alice removed");
+    rc = sqlite3_step(pInsert);
+    tap_is_int(rc, SQLITE_AUTH, "removed agent: prepared insert fails");
+    tap_is_str(sqlite3_errmsg(db), zRemoved,
+               "removed agent: prepared insert names the agent");
+    sqlite3_finalize(pInsert);
+    tap_ok(tap_exec_error(db, "SELECT count(*) FROM basic_communications")
+           !=0, "removed agent: new read fails");
+    tap_is_str(tap_query_text(dbAdmin, "SELECT tenant_add_agent('X1',"
+               "'alice')"), "alice", "removed agent: alice added again");
+    tap_ok(tap_exec_error(db, "INSERT INTO basic_communications(id, data)"
+                              " VALUES('by-alice', 'x')")!=0,
+           "removed agent: session stays refused after alice returns");
+    sqlite3_close(db);
+  }
 
   db = tap_open_uri("X2?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db!=0, "change: X2 binds");
