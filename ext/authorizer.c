@@ -20,12 +20,14 @@ SQLITE_EXTENSION_INIT3
 /* ---- authorizer ------------------------------------------------------- */
 
 /* True when zDb names a schema the customer may read and write directly:
-** temp, main (the session's empty database) or a dedicated file. */
+** temp, main (the session's empty database) or a dedicated file. A retired
+** session reaches no dedicated file: its customer is gone, or its agent. */
 static int tenantSchemaIsOpen(TenantSession *p, const char *zDb){
   int i;
   if( zDb==0 ) return 0;
   if( sqlite3_stricmp(zDb, "temp")==0 ) return 1;
   if( sqlite3_stricmp(zDb, "main")==0 ) return 1;
+  if( p->bRetired ) return 0;
   for(i=0; i<p->plan.nFile; i++){
     if( !p->plan.aFile[i].bShared
      && sqlite3_stricmp(zDb, p->azSchema[i])==0 ){
@@ -151,6 +153,24 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
     rc = catalogVersionRead(&p->appVersion);
     if( rc==SQLITE_OK ) p->iAppGeneration = tenantAppTableCount();
     if( p->iAppGeneration<0 ) rc = SQLITE_ERROR;
+    /* The plan was read before this version: check that its customer,
+    ** generation and agent still hold, so that a change made in between
+    ** is not taken as seen. Any later change moves the version. */
+    if( rc==SQLITE_OK ){
+      sqlite3_int64 iLimit;
+      char zTier[16];
+      int rcActive = tenantSessionLimitRead(p, &iLimit, zTier, sizeof(zTier));
+      if( rcActive!=SQLITE_OK ){
+        tenantCatalogLeave();
+        if( rcActive==SQLITE_NOTFOUND ){
+          return tenantSessionRejectInactive(p, pzErr);
+        }
+        tenantSetError(pzErr, "cannot read the state of customer \"%s\""
+            " from the catalog: %s", p->plan.zCustomer,
+            sqlite3_errstr(rcActive));
+        return rcActive;
+      }
+    }
     tenantCatalogLeave();
   }
   if( rc!=SQLITE_OK ){
@@ -222,6 +242,24 @@ static int tenantSessionRecheck(TenantSession *p){
   return 1;
 }
 
+/*
+** True when a statement must be denied as it is prepared: the session is
+** stale, a read of the catalog failed, or the session is retired and has a
+** dedicated file. Scans and writes of isolation tables fail on their own
+** once the session is retired, with an error that names the reason, but a
+** dedicated file's tables are plain tables: even "SELECT count(*)", which
+** reads no column, must be refused here.
+*/
+static int tenantStatementIsDenied(TenantSession *p){
+  int i;
+  if( tenantSessionRecheck(p) ) return 1;
+  if( !p->bRetired ) return 0;
+  for(i=0; i<p->plan.nFile; i++){
+    if( !p->plan.aFile[i].bShared ) return 1;
+  }
+  return 0;
+}
+
 int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
                     const char *zArg2, const char *zDb,
                     const char *zInner){
@@ -237,7 +275,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
   switch( eAction ){
     case SQLITE_SELECT:
-      return tenantSessionRecheck(p) ? SQLITE_DENY : SQLITE_OK;
+      return tenantStatementIsDenied(p) ? SQLITE_DENY : SQLITE_OK;
 
     case SQLITE_RECURSIVE:
     case SQLITE_TRANSACTION:
@@ -262,7 +300,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-      if( tenantSessionRecheck(p) ) return SQLITE_DENY;
+      if( tenantStatementIsDenied(p) ) return SQLITE_DENY;
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
 
     case SQLITE_FUNCTION:

@@ -644,6 +644,31 @@ static void testCatalogChange(sqlite3 *dbAdmin){
     sqlite3_close(db);
   }
 
+  /* The same for a Sapphire, whose own tables are not isolation tables:
+  ** statements prepared after the removal are denied. */
+  tap_is_str(tap_query_text(dbAdmin, "SELECT tenant_add_agent('S1','al')"),
+             "al", "removed agent: S1 adds al");
+  db = tap_open_uri("S1?vfs=tenant&agent=al", zErr, sizeof(zErr));
+  tap_ok(db!=0, "removed agent: S1 binds as al");
+  tap_is_str(tap_exec_error(db, "INSERT INTO communications_data(id, data)"
+                                " VALUES('by-al', 'x')"), 0,
+             "removed agent: al writes S1's table");
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_remove_agent('S1','al')"),
+             0, "removed agent: al removed");
+  tap_ok(tap_exec_error(db, "SELECT count(*) FROM communications_data")!=0,
+         "removed agent: al cannot read S1's table");
+  tap_ok(tap_exec_error(db, "DELETE FROM communications_data")!=0,
+         "removed agent: al cannot delete from S1's table");
+  sqlite3_close(db);
+  db = tap_open_uri("S1?vfs=tenant", zErr, sizeof(zErr));
+  tap_is_str(db ? tap_query_text(db, "SELECT count(*) FROM"
+                                     " communications_data WHERE id='by-al'")
+                : 0, "1", "removed agent: S1's row kept");
+  tap_is_str(db ? tap_exec_error(db, "DELETE FROM communications_data"
+                                     " WHERE id='by-al'") : "no session", 0,
+             "removed agent: S1 deletes the row");
+  sqlite3_close(db);
+
   db = tap_open_uri("X2?vfs=tenant", zErr, sizeof(zErr));
   tap_ok(db!=0, "change: X2 binds");
   sqlite3_close(db);
