@@ -35,6 +35,7 @@ SQLITE_EXTENSION_INIT3
 #include <assert.h>
 #include <unistd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TENANT_BUSY_TIMEOUT_MS 5000 /* a bound connection's busy timeout */
 
@@ -367,6 +368,7 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   const char *zPartition = 0;
   char *zName;
   sqlite3_file *pOsFile = 0;
+  struct stat st;
   int i, rc;
   const char *zSql;
 
@@ -380,11 +382,14 @@ static int tenantSessionAttach(TenantSession *p, int iFile, char **pzErr){
   if( zPartition==0 ) return SQLITE_OK;
 
   /* ATTACH would create a missing file: an empty placement would then
-  ** hide the customer's data. mode=rw below also stops a race. */
-  if( access(pFile->zPath, F_OK)!=0 ){
+  ** hide the customer's data. mode=rw below also stops a race. A file of
+  ** no bytes is as good as missing: provisioning never leaves one, and
+  ** SQLite would write a new database into it. */
+  if( stat(pFile->zPath, &st)!=0 || st.st_size==0 ){
     tenantSetError(pzErr, "placement file %s of customer \"%s\" is "
-        "missing: restore it from a backup; binding creates no file",
-        pFile->zPath, p->plan.zCustomer);
+        "%s: restore it from a backup; binding creates no file",
+        pFile->zPath, p->plan.zCustomer,
+        access(pFile->zPath, F_OK)!=0 ? "missing" : "empty");
     return SQLITE_CANTOPEN;
   }
 
@@ -737,8 +742,8 @@ static void tenantBindFunc(sqlite3_context *pCtx, int argc,
                                             "main");
     char *zMsg = sqlite3_mprintf("cannot bind customer \"%s\": the"
         " connection's main database \"%s\" is not empty, and a bound"
-        " customer could read and write it; bind a connection opened on an"
-        " empty or in-memory database", zCustomer,
+        " customer could read and write it; drop its tables, or bind a new"
+        " connection opened on an empty or in-memory database", zCustomer,
         zFile && zFile[0] ? zFile : ":memory:");
     tenantResultError(pCtx, zMsg ? zMsg : "out of memory");
     sqlite3_free(zMsg);

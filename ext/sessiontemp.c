@@ -21,6 +21,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
+#include <limits.h>
 #include <string.h>
 
 /* The state of tenantSessionAddTable(): the reach of each partition that
@@ -312,8 +313,8 @@ static int tenantSessionCreateEach(TenantSession *p, TenantTempList *pList,
 
 /*
 ** True when the tables of a binding may be written straight into the temp
-** schema (tenantSessionCreateAll), with the temp schema cookie in
-** *piCookie. The temp schema must be empty, so that no name can clash. The
+** schema (tenantSessionCreateAll). *pbCookie is set when the temp schema
+** cookie was read, into *piCookie. The temp schema must be empty, so that no name can clash. The
 ** connection must not be in defensive mode (3.26), because that mode
 ** forbids writing the schema table.
 **
@@ -324,11 +325,13 @@ static int tenantSessionCreateEach(TenantSession *p, TenantTempList *pList,
 ** that clashes fails the binding when SQLite reads the temp schema again
 ** ("already exists"), so it cannot hide a table of the binding.
 */
-static int tenantSessionCanWriteTemp(TenantSession *p, int *piCookie){
+static int tenantSessionCanWriteTemp(TenantSession *p, int *pbCookie,
+                                     int *piCookie){
   sqlite3_stmt *pStmt = 0;
   int bEmpty = 0;
 
-  *piCookie = -1;
+  *pbCookie = 0;
+  *piCookie = 0;
   if( tenantHostVersion()>=3026000 ){
     int bDefensive = 1;
     if( sqlite3_db_config(p->db, 1010 /* SQLITE_DBCONFIG_DEFENSIVE */, -1,
@@ -348,6 +351,7 @@ static int tenantSessionCanWriteTemp(TenantSession *p, int *piCookie){
       return 0;
     }
     *piCookie = sqlite3_column_int(pStmt, 0);
+    *pbCookie = 1;
     sqlite3_finalize(pStmt);
     if( *piCookie==0 ) return 1;
     pStmt = 0;
@@ -371,6 +375,12 @@ static int tenantSessionTempHasAll(TenantSession *p, TenantTempList *pList){
     }
   }
   return 1;
+}
+
+/* Return a schema cookie other than iCookie, which may be any 32-bit value
+** an application set with PRAGMA temp.schema_version. */
+static int tenantNextCookie(int iCookie){
+  return iCookie==INT_MAX ? INT_MIN : iCookie+1;
 }
 
 /* Set the temp schema cookie to iCookie, inside a savepoint rolled back
@@ -487,7 +497,7 @@ static char *tenantTempTableSql(const char *zName, const char *zModule){
 ** shared table.
 */
 static int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
-                                  int iCookie, char **pzErr){
+                                  int bCookie, int iCookie, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int i, rc;
 
@@ -519,14 +529,15 @@ static int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
   if( rc!=SQLITE_OK ) return rc;
 
   /* Writing rows left the cookie as it was. */
-  if( iCookie<0 ){
+  if( !bCookie ){
     rc = sqlite3_prepare_v2(p->db, "PRAGMA temp.schema_version", -1, &pStmt,
                             0);
     if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       iCookie = sqlite3_column_int(pStmt, 0);
+      bCookie = 1;
     }
     rc = sqlite3_finalize(pStmt);
-    if( rc==SQLITE_OK && iCookie<0 ) rc = SQLITE_ERROR;
+    if( rc==SQLITE_OK && !bCookie ) rc = SQLITE_ERROR;
     if( rc!=SQLITE_OK ){
       tenantSetError(pzErr, "%s", sqlite3_errmsg(p->db));
       return rc;
@@ -541,7 +552,7 @@ static int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
   ** "sqlite_", SQLite names its own indexes "sqlite_autoindex_...", and
   ** refuses to drop those. */
   if( tenantTempReload!=2 ){
-    iCookie++;
+    iCookie = tenantNextCookie(iCookie);
     rc = tenantSessionTempCookie(p, iCookie, 0, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "DROP INDEX IF EXISTS "
@@ -556,7 +567,7 @@ static int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
   }
 
   /* 2. Discard every schema of the connection. */
-  rc = tenantSessionTempCookie(p, iCookie+1, 1, pzErr);
+  rc = tenantSessionTempCookie(p, tenantNextCookie(iCookie), 1, pzErr);
   if( rc!=SQLITE_OK ) return rc;
   if( !tenantSessionTempHasAll(p, pList) ){
     tenantSetError(pzErr, "cannot bind customer \"%s\" as the connection "
@@ -667,13 +678,14 @@ int tenantSessionListTables(TenantSession *p, char **pzErr){
 int tenantSessionPrewrite(TenantSession *p, TenantTempList *pList,
                           char **pzErr){
   int i, rc = SQLITE_OK;
+  int bCookie = 0;
   int iCookie = 0;
 
   /* Where a new temp schema cookie is enough (tenantTempReload 1), only
   ** the temp schema is read again, and writing early saves nothing. */
   if( tenantTempReload!=2 || p->nTable==0
    || sqlite3_api->table_column_metadata==0
-   || !tenantSessionCanWriteTemp(p, &iCookie) ){
+   || !tenantSessionCanWriteTemp(p, &bCookie, &iCookie) ){
     return SQLITE_OK;
   }
   for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
@@ -692,7 +704,7 @@ int tenantSessionPrewrite(TenantSession *p, TenantTempList *pList,
   /* One transaction, so that the temp schema is not committed per row. */
   rc = tenantSessionExec(p, "BEGIN", 0, 0, -1, pzErr);
   if( rc==SQLITE_OK ){
-    rc = tenantSessionCreateAll(p, pList, iCookie, pzErr);
+    rc = tenantSessionCreateAll(p, pList, bCookie, iCookie, pzErr);
     if( rc==SQLITE_OK ){
       rc = tenantSessionExec(p, "COMMIT", 0, 0, -1, pzErr);
     }else{
@@ -749,6 +761,7 @@ int tenantSessionIsolate(TenantSession *p, int bAtOpen,
                          TenantTempList *pEarly, char **pzErr){
   TenantTempList list;
   int i, rc = SQLITE_OK;
+  int bCookie = 0;
   int iCookie = 0;
 
   memset(&list, 0, sizeof(list));
@@ -769,11 +782,13 @@ int tenantSessionIsolate(TenantSession *p, int bAtOpen,
     if( rc==SQLITE_OK ) rc = tenantSessionMendTemp(p, pEarly, &list, pzErr);
   }else if( rc==SQLITE_OK && bAtOpen && list.nTable>0
    && sqlite3_api->table_column_metadata
-   && tenantSessionCanWriteTemp(p, &iCookie) ){
+   && tenantSessionCanWriteTemp(p, &bCookie, &iCookie) ){
     for(i=0; i<p->nTable && rc==SQLITE_OK; i++){
       rc = tenantRowCheck(p->db, p, p->aTable[i].zName, pzErr);
     }
-    if( rc==SQLITE_OK ) rc = tenantSessionCreateAll(p, &list, iCookie, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = tenantSessionCreateAll(p, &list, bCookie, iCookie, pzErr);
+    }
   }else if( rc==SQLITE_OK ){
     rc = tenantSessionCreateEach(p, &list, pzErr);
   }

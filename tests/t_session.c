@@ -22,6 +22,12 @@ static int fileExists(const char *zPath){
   return stat(zPath, &st)==0;
 }
 
+/* The size of the file at zPath in bytes, or -1 when it is missing. */
+static long long fileSize(const char *zPath){
+  struct stat st;
+  return stat(zPath, &st)==0 ? (long long)st.st_size : -1;
+}
+
 /* 1. Provision the fleet through the admin functions. */
 static void testProvision(sqlite3 *dbAdmin){
   static const char *const azSetup[] = {
@@ -96,8 +102,8 @@ static void testBinding(sqlite3 *dbAdmin){
     char *zPath = sqlite3_mprintf("%s/host.db", getenv("TENANT_ROOT"));
     char *zExpected = sqlite3_mprintf("tenant: cannot bind customer \"O1\": the"
         " connection's main database \"%s\" is not empty, and a bound"
-        " customer could read and write it; bind a connection opened on an"
-        " empty or in-memory database", zPath);
+        " customer could read and write it; drop its tables, or bind a new"
+        " connection opened on an empty or in-memory database", zPath);
     db = tap_open_uri(zPath, 0, 0);
     tap_is_str(tap_exec_error(db, "CREATE TABLE host_secrets(x);"
                                   "INSERT INTO host_secrets VALUES('s')"), 0,
@@ -866,6 +872,99 @@ static void testQuotedNames(sqlite3 *dbAdmin){
   sqlite3_close(dbFn);
 }
 
+/*
+** 14. A placement file of no bytes, or a missing one, fails the binding
+** with an error that names it, and the binding writes nothing into it.
+*/
+static void testEmptyFile(sqlite3 *dbAdmin){
+  char zPath[1100];
+  char zErr[1024];
+  char zExpected[1400];
+  sqlite3 *db;
+  FILE *pFile;
+
+  tap_is_str(tap_query_text(dbAdmin, "SELECT tenant_provision('Z9',"
+             "'sapphire','us-west1')"), "d1-sapphire-Z9-us-west1",
+             "empty file: Z9 provisioned");
+  snprintf(zPath, sizeof(zPath), "%s/customer-Z9-sapphire/"
+           "d1-sapphire-Z9-us-west1/owner.db", zRoot);
+  pFile = fopen(zPath, "wb");
+  tap_ok(pFile!=0, "empty file: owner.db of Z9 truncated");
+  if( pFile ) fclose(pFile);
+
+  db = tap_open_uri("Z9?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "empty file: binding fails");
+  sqlite3_close(db);
+  snprintf(zExpected, sizeof(zExpected), "placement file %s of customer"
+           " \"Z9\" is empty: restore it from a backup; binding creates no"
+           " file", zPath);
+  tap_ok(strstr(zErr, zExpected)!=0, "empty file: error names the file: %s",
+         zErr);
+  tap_is_int(fileSize(zPath), 0, "empty file: nothing written into it");
+
+  remove(zPath);
+  db = tap_open_uri("Z9?vfs=tenant", zErr, sizeof(zErr));
+  tap_ok(db==0, "missing file: binding fails");
+  sqlite3_close(db);
+  tap_ok(strstr(zErr, "is missing: restore it from a backup")!=0,
+         "missing file: error says so: %s", zErr);
+  tap_ok(!fileExists(zPath), "missing file: not created");
+}
+
+/* SQL that prepareTemp(), an automatic extension registered before the
+** tenant extension, runs on each new connection before it binds. */
+static const char *zTempPrep = 0;
+
+static int prepareTemp(sqlite3 *db, char **pzErr, const void *pApi){
+  (void)pzErr;
+  (void)pApi;
+  if( zTempPrep ) sqlite3_exec(db, zTempPrep, 0, 0, 0);
+  return SQLITE_OK;
+}
+
+/*
+** 15. A binding at open that finds a temp schema cookie an application
+** set to any value, the lowest and highest included, binds with its
+** isolation tables in place.
+*/
+static void testTempCookie(void){
+  static const char *const azPrep[] = {
+    "PRAGMA temp_store=MEMORY; PRAGMA temp.schema_version=-1",
+    "PRAGMA temp_store=MEMORY; PRAGMA temp.schema_version=2147483647",
+    "PRAGMA temp_store=MEMORY; PRAGMA temp.schema_version=-2147483648",
+  };
+  sqlite3 *db = 0;
+  int i;
+
+  /* Automatic extensions run in the order of registration: register the
+  ** preparation, then the tenant extension again by loading it. */
+  sqlite3_reset_auto_extension();
+  sqlite3_auto_extension((void(*)(void))prepareTemp);
+  tap_open(&db);
+  sqlite3_close(db);
+  for(i=0; i<(int)(sizeof(azPrep)/sizeof(azPrep[0])); i++){
+    char zErr[512];
+    zTempPrep = azPrep[i];
+    db = tap_open_uri("X1?vfs=tenant", zErr, sizeof(zErr));
+    zTempPrep = 0;
+    if( !tap_ok(db!=0, "cookie: binds after %s", azPrep[i]) ){
+      tap_diag("%s", zErr);
+      continue;
+    }
+    tap_ok(tap_exec_error(db, "SELECT count(*) FROM basic_communications")
+           ==0, "cookie: isolation table reads after %s", azPrep[i]);
+    tap_is_str(tap_exec_error(db, "SELECT count(*) FROM communications_data"),
+               "no such table: communications_data",
+               "cookie: parent's table hidden");
+    sqlite3_close(db);
+  }
+
+  /* Leave the tenant extension registered alone, as before. */
+  sqlite3_reset_auto_extension();
+  tap_open(&db);
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   zRoot = tap_fresh_root("session");
@@ -887,6 +986,8 @@ int main(void){
   testAddedHidden(dbAdmin);
   testCatalogChange(dbAdmin);
   testQuotedNames(dbAdmin);
+  testTempCookie();
+  testEmptyFile(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
