@@ -3,7 +3,7 @@
 **
 ** A Sapphire customer's data is its placement's files, so its storage is
 ** their size: owner.db and private.db with their WAL and rollback
-** journals (see tenantQuotaMeasure() in quota.c). The VFS calls
+** journals (see tenantQuotaMeasure() in quotameasure.c). The VFS calls
 ** tenantQuotaDiskCheckWrite() before each write of a database or WAL file
 ** of a dedicated placement whose tier has a limit, and the write fails
 ** with SQLITE_FULL when it would grow the databases past the limit. A VFS
@@ -12,7 +12,9 @@
 **
 ** LIMITATIONS: the limit is read when a session binds and kept per
 ** placement folder, so a change by tenant_policy_set() reaches the
-** connections that bind after it.
+** connections that bind after it. Two connections that commit to the two
+** files at the same moment each read the other file before the other's
+** commit, so together they can pass the limit by one commit each.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3
@@ -30,23 +32,39 @@ static sqlite3_mutex *quotaMutex(void){
 /* ---- dedicated placements: the VFS check ------------------------------ */
 
 /*
-** The limit of a dedicated placement applies to its two database files.
-** Their WAL and rollback journals count in the reported usage but are never
-** refused, so that a customer over its limit can still delete rows: a
-** delete writes the journal or WAL too. In WAL mode the database grows at
-** checkpoint, so the check reads the database size that each commit frame
-** of the WAL records, and refuses the commit that grows past the limit.
+** The limit of a dedicated placement applies to its two database files,
+** each at its size as of its last commit: in WAL mode the size that the
+** last commit frame of its WAL records (quotawal.c), otherwise its size on
+** disk. The check runs before each write of a database or WAL file that
+** can grow that size: a write past the end of a database file in
+** rollback-journal mode, and the header of a commit frame in WAL mode. It
+** refuses, with SQLITE_FULL, a write that grows the total past the limit.
+** Everything else passes, so a customer over its limit can still read and
+** delete: rollback journals, WAL frames that grow nothing, and the writes
+** of a database file in WAL mode, which are checkpoints of frames already
+** committed.
 */
 #define QUOTA_DISK_DATABASE 1
 #define QUOTA_DISK_WAL      2
 
+/* The database files of a dedicated placement folder. */
+#define QUOTA_DISK_FILES 2
+static const char *const azQuotaFile[QUOTA_DISK_FILES] = {
+  "owner.db", "private.db"
+};
+
+typedef struct QuotaFolder QuotaFolder;
+
 struct TenantQuotaDisk {
   int eKind;                           /* QUOTA_DISK_* */
+  int iFile;                           /* in azQuotaFile[], or -1 */
+  int bWal;                            /* database file in WAL mode */
+  QuotaFolder *pFolder;                /* never freed */
   char zFolder[TENANT_MAX_PATH];       /* the placement's folder */
   char zDatabase[TENANT_MAX_PATH];     /* the database file itself */
   char zCustomer[TENANT_MAX_ID + 1];
   sqlite3_int64 iLimit;                /* bytes, read when the file opened */
-  sqlite3_int64 iLastCommit;           /* database bytes of the last commit */
+  TenantWalSeen seen;                  /* WAL: the last commit frame found */
 };
 
 /* Bytes of zPath, 0 when it does not exist. */
@@ -55,24 +73,14 @@ static sqlite3_int64 quotaPathBytes(const char *zPath){
   return stat(zPath, &st)==0 ? (sqlite3_int64)st.st_size : 0;
 }
 
-/* Bytes of the two database files of a dedicated placement folder. */
-static sqlite3_int64 quotaFolderBytes(const char *zFolder){
-  char zPath[TENANT_MAX_PATH];
-  sqlite3_int64 n;
-  sqlite3_snprintf(sizeof(zPath), zPath, "%s/owner.db", zFolder);
-  n = quotaPathBytes(zPath);
-  sqlite3_snprintf(sizeof(zPath), zPath, "%s/private.db", zFolder);
-  return n + quotaPathBytes(zPath);
-}
-
 /*
 ** The limits of dedicated placements, by folder, as the catalog gave them
 ** when a session last attached the placement's database. A WAL file opens
 ** long after the binding, maybe while an administrative function holds the
 ** catalog mutex, so it takes its limit from here. Guarded by the quota
-** mutex.
+** mutex. An entry lives as long as the process, so a TenantQuotaDisk
+** keeps a pointer to its folder's.
 */
-typedef struct QuotaFolder QuotaFolder;
 struct QuotaFolder {
   char zFolder[TENANT_MAX_PATH];
   char zCustomer[TENANT_MAX_ID + 1];
@@ -80,6 +88,8 @@ struct QuotaFolder {
   int bVersion;                        /* true when iData and nWrite are set */
   sqlite3_int64 iData;                 /* catalog version, read before */
   sqlite3_int64 nWrite;                /*   iLimit (tenantCatalogVersion) */
+  TenantWalSeen aSeen[QUOTA_DISK_FILES];  /* last commit frame found in
+                                          ** the WAL of each file */
   QuotaFolder *pNext;
 };
 static QuotaFolder *quotaFolderList = 0;
@@ -189,11 +199,19 @@ int tenantQuotaDiskOpen(const char *zPath, int bBinding,
   if( pFolder && pFolder->iLimit>=0 ){
     p = sqlite3_malloc64(sizeof(*p));
     if( p ){
+      int i;
       memset(p, 0, sizeof(*p));
       p->eKind = eKind;
+      p->pFolder = pFolder;
       memcpy(p->zFolder, zFolder, strlen(zFolder)+1);
       memcpy(p->zDatabase, zPath, nPath+1);
       if( eKind==QUOTA_DISK_WAL ) p->zDatabase[nPath-4] = 0;
+      p->iFile = -1;
+      for(i=0; i<QUOTA_DISK_FILES; i++){
+        if( strcmp(p->zDatabase + (zSlash-zPath) + 1, azQuotaFile[i])==0 ){
+          p->iFile = i;
+        }
+      }
       memcpy(p->zCustomer, pFolder->zCustomer, sizeof(p->zCustomer));
       p->iLimit = pFolder->iLimit;
     }
@@ -212,48 +230,84 @@ static int quotaDiskRefuse(TenantQuotaDisk *p, sqlite3_int64 iNew,
   return SQLITE_FULL;
 }
 
+/*
+** Bytes of database file iFile of the folder as of its last commit. Its
+** WAL is read with every check, since another process may be writing it.
+*/
+static sqlite3_int64 quotaFileCommittedBytes(TenantQuotaDisk *p, int iFile){
+  char zPath[TENANT_MAX_PATH];
+  size_t nFolder = strlen(p->zFolder);
+  size_t nName = strlen(azQuotaFile[iFile]);
+  TenantWalSeen seen;
+  sqlite3_int64 nBytes;
+
+  if( nFolder + 1 + nName + 4 >= sizeof(zPath) ) return 0;
+  memcpy(zPath, p->zFolder, nFolder);
+  zPath[nFolder] = '/';
+  memcpy(zPath + nFolder + 1, azQuotaFile[iFile], nName);
+  memcpy(zPath + nFolder + 1 + nName, "-wal", 5);
+
+  sqlite3_mutex_enter(quotaMutex());
+  seen = p->pFolder->aSeen[iFile];
+  sqlite3_mutex_leave(quotaMutex());
+  nBytes = tenantWalCommittedBytes(zPath, &seen);
+  sqlite3_mutex_enter(quotaMutex());
+  p->pFolder->aSeen[iFile] = seen;
+  sqlite3_mutex_leave(quotaMutex());
+
+  if( nBytes<0 ){
+    zPath[nFolder + 1 + nName] = 0;
+    nBytes = quotaPathBytes(zPath);
+  }
+  return nBytes;
+}
+
 int tenantQuotaDiskCheckWrite(TenantQuotaDisk *p, sqlite3_file *pReal,
                               const void *zBuf, int iAmt,
                               sqlite3_int64 iOfst){
   const unsigned char *a = (const unsigned char*)zBuf;
-  sqlite3_int64 iUsed, iOld, iNew;
+  sqlite3_int64 iOld, iNew, iOthers;
+  unsigned int nPage = 0;
+  int i;
   if( p==0 ) return SQLITE_OK;
 
   if( p->eKind==QUOTA_DISK_DATABASE ){
+    if( p->bWal ) return SQLITE_OK;       /* a checkpoint */
     if( pReal->pMethods->xFileSize(pReal, &iOld)!=SQLITE_OK ) return SQLITE_OK;
     iNew = iOfst + iAmt;
   }else{
+    /* SQLite writes a WAL frame header alone, in 24 bytes. Bytes 4-7 of a
+    ** commit frame's header are the database size in pages after it. */
     if( a==0 ) return SQLITE_OK;          /* xTruncate of a WAL */
-    /* A WAL frame header is 24 bytes; bytes 4-7 hold, in a commit frame,
-    ** the database size in pages after the commit. The page size is in
-    ** bytes 8-11 of the WAL header. */
-    unsigned char aHdr[32];
-    sqlite3_int64 nPage;
-    int szPage;
     if( iAmt!=24 || iOfst<32 ) return SQLITE_OK;
-    nPage = ((sqlite3_int64)a[4]<<24) | (a[5]<<16) | (a[6]<<8) | a[7];
+    nPage = ((unsigned int)a[4]<<24) | ((unsigned int)a[5]<<16)
+          | ((unsigned int)a[6]<<8) | (unsigned int)a[7];
     if( nPage==0 ) return SQLITE_OK;
-    if( pReal->pMethods->xRead(pReal, aHdr, 32, 0)!=SQLITE_OK ){
-      return SQLITE_OK;
+    iOld = tenantWalCommittedBefore(pReal, iOfst, &p->seen);
+    if( p->seen.szPage==0 ) return SQLITE_OK;
+    if( iOld<0 ){
+      /* No commit since the WAL was last reset, which SQLite does only
+      ** once a checkpoint has copied every frame into the database. */
+      iOld = quotaPathBytes(p->zDatabase);
     }
-    szPage = (aHdr[8]<<24) | (aHdr[9]<<16) | (aHdr[10]<<8) | aHdr[11];
-    if( szPage==1 ) szPage = 65536;
-    iNew = nPage*szPage;
-    iOld = quotaPathBytes(p->zDatabase);
-    if( p->iLastCommit>iOld ) iOld = p->iLastCommit;
-    p->iLastCommit = iNew;
+    iNew = (sqlite3_int64)nPage*p->seen.szPage;
   }
-  if( iNew<=iOld ) return SQLITE_OK;
 
-  iUsed = quotaFolderBytes(p->zFolder);
-  if( p->eKind==QUOTA_DISK_WAL ){
-    iUsed += iOld - quotaPathBytes(p->zDatabase);
+  if( iNew>iOld ){
+    iOthers = 0;
+    for(i=0; i<QUOTA_DISK_FILES; i++){
+      if( i!=p->iFile ) iOthers += quotaFileCommittedBytes(p, i);
+    }
+    if( iOthers + iNew > p->iLimit ){
+      return quotaDiskRefuse(p, iOthers + iNew, iOthers + iOld);
+    }
   }
-  if( iUsed - iOld + iNew > p->iLimit ){
-    if( p->eKind==QUOTA_DISK_WAL ) p->iLastCommit = iOld;
-    return quotaDiskRefuse(p, iUsed - iOld + iNew, iUsed);
-  }
+  if( p->eKind==QUOTA_DISK_WAL ) tenantWalSeeCommit(&p->seen, iOfst, nPage);
   return SQLITE_OK;
+}
+
+void tenantQuotaDiskWalMode(TenantQuotaDisk *p, int bWal){
+  if( p && p->eKind==QUOTA_DISK_DATABASE ) p->bWal = bWal;
 }
 
 void tenantQuotaDiskClose(TenantQuotaDisk *p){

@@ -28,9 +28,10 @@
 **   memfile.c    the in-memory main database of a session
 **   vfscodec.c   the SQLCipher-compatible page codec of the VFS
 **   vfscodecvtab.c  tenant_codec(): the codec of each database
-**   quota.c, quotarow.c, quotadisk.c, quotameasure.c
+**   quota.c, quotarow.c, quotadisk.c, quotawal.c, quotameasure.c
 **                storage accounting and limits: shared files, the estimate
-**                of a row, dedicated files, recomputation
+**                of a row, dedicated files, their size in WAL mode,
+**                recomputation
 **   meter.c      API calls per month, flushed to the catalog
 **   report.c     upgrade candidates, usage and cost reports
 **   reportvtab.c the reports' table-valued functions
@@ -467,7 +468,9 @@ void tenantQuotaRollbackTo(TenantQuotaTable *p, int iSavepoint);
 ** and a later open (a WAL) uses the limit read at the last binding. CheckWrite, called before each
 ** xWrite of the real file, returns SQLITE_FULL, and logs the customer,
 ** the limit and the usage, when the write grows the placement's databases
-** past the limit.
+** past the limit. WalMode tells a database file's limit whether the file
+** is in WAL mode (its wal-index is mapped), where every write of the
+** database file is a checkpoint, which is never refused.
 */
 typedef struct TenantQuotaDisk TenantQuotaDisk;
 int tenantQuotaDiskOpen(const char *zPath, int bBinding,
@@ -475,7 +478,49 @@ int tenantQuotaDiskOpen(const char *zPath, int bBinding,
 int tenantQuotaDiskCheckWrite(TenantQuotaDisk *p, sqlite3_file *pReal,
                               const void *zBuf, int iAmt,
                               sqlite3_int64 iOfst);
+void tenantQuotaDiskWalMode(TenantQuotaDisk *p, int bWal);
 void tenantQuotaDiskClose(TenantQuotaDisk *p);
+
+/* ---- quotawal.c ------------------------------------------------------- */
+
+/* The last commit frame found in one database's WAL, and the WAL
+** generation it belongs to. All zeros: none yet. */
+typedef struct TenantWalSeen TenantWalSeen;
+struct TenantWalSeen {
+  unsigned char aSalt[8];       /* salts of the WAL header */
+  int szPage;                   /* page size of the WAL header */
+  int bBigEndian;               /* checksums of big-endian words */
+  unsigned int iCommit;         /* the frame, from 1; 0 when none */
+  unsigned int nPage;           /* database size in pages it records */
+  unsigned int aCk[2];          /* checksum stored in its header */
+};
+
+/*
+** Return the database size in bytes that the last commit frame before
+** byte iEnd of the WAL pWal records, or -1 when there is none. The caller
+** is about to write the frame at iEnd and holds the WAL's write lock, so
+** every earlier frame since the WAL was last reset is committed or belongs
+** to the caller's own transaction: only frame headers are read, and no
+** checksum is verified. *pSeen is what an earlier call for the same WAL
+** found, or zeros; it is updated.
+*/
+sqlite3_int64 tenantWalCommittedBefore(sqlite3_file *pWal, sqlite3_int64 iEnd,
+                                       TenantWalSeen *pSeen);
+
+/* Record in *pSeen, as filled by tenantWalCommittedBefore(), that the
+** frame at iOfst is a commit frame of a database of nPage pages. */
+void tenantWalSeeCommit(TenantWalSeen *pSeen, sqlite3_int64 iOfst,
+                        unsigned int nPage);
+
+/*
+** Return the database size in bytes that the last valid commit frame of
+** the WAL file zWal records, or -1 when the WAL is missing or has no valid
+** commit frame. Frames are checked as SQLite's recovery checks them,
+** checksums included, since other connections may be writing the WAL.
+** *pSeen is what an earlier call for the same WAL found, or zeros; it is
+** updated.
+*/
+sqlite3_int64 tenantWalCommittedBytes(const char *zWal, TenantWalSeen *pSeen);
 
 /* Build in *pzExpr the SQL expression of the estimate of one stored row of
 ** zSchema.zTable (see quotarow.c), for sum() over the rows. */

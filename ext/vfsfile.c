@@ -147,9 +147,12 @@ static int tenantIoDeviceCharacteristics(sqlite3_file *pFile){
   return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
 }
 
+/* SQLite maps the wal-index of a database file only in WAL mode, and
+** unmaps it when it leaves WAL mode. */
 static int tenantIoShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend,
                           void volatile **pp){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  tenantQuotaDiskWalMode(p->pQuota, 1);
   return p->pReal->pMethods->xShmMap(p->pReal, iPg, pgsz, bExtend, pp);
 }
 
@@ -166,6 +169,7 @@ static void tenantIoShmBarrier(sqlite3_file *pFile){
 
 static int tenantIoShmUnmap(sqlite3_file *pFile, int deleteFlag){
   TenantVfsFile *p = (TenantVfsFile*)pFile;
+  tenantQuotaDiskWalMode(p->pQuota, 0);
   return p->pReal->pMethods->xShmUnmap(p->pReal, deleteFlag);
 }
 

@@ -124,6 +124,11 @@ int tenantTempRead(TenantVfsFile *p, unsigned char *zBuf, int iAmt,
 int tenantTempWrite(TenantVfsFile *p, const unsigned char *zBuf,
                     int iAmt, sqlite3_int64 iOfst);
 
+/* Add n bytes (a multiple of 8) to the running WAL checksum aCk, as
+** SQLite's walChecksumBytes() does. bBig selects big-endian words. */
+void tenantWalChecksum(int bBig, const unsigned char *a, int n,
+                       unsigned int *aCk);
+
 /* Write the WAL frame header held back for its page image, if any. Called
 ** before every operation that must see the WAL as it is on disk. */
 int tenantWalFlush(TenantVfsFile *p);

@@ -386,10 +386,8 @@ static sqlite3_int64 tenantWalFrameOffset(TenantVfsFile *p, unsigned int k){
   return WAL_HEADER_BYTES + (sqlite3_int64)(k-1)*tenantWalFrameSize(p);
 }
 
-/* Add n bytes (a multiple of 8) to the running WAL checksum aCk, as
-** SQLite's walChecksumBytes() does. */
-static void tenantWalChecksum(int bBig, const unsigned char *a, int n,
-                              unsigned int *aCk){
+void tenantWalChecksum(int bBig, const unsigned char *a, int n,
+                       unsigned int *aCk){
   unsigned int s1 = aCk[0], s2 = aCk[1];
   int i;
   for(i=0; i<n; i+=8){

@@ -176,6 +176,7 @@ static void testSetup(sqlite3 *dbAdmin, const char *zRoot){
     "SELECT tenant_policy_set('sapphire','encrypted',0)",
     "SELECT tenant_policy_set('opal','encrypted',0)",
     "SELECT tenant_policy_set('onyx','encrypted',0)",
+    "SELECT tenant_policy_set('sapphire','journal_mode','delete')",
     "SELECT tenant_provision('S','sapphire','eu-west1')",
     "SELECT tenant_provision('A','onyx','eu-west1','S')",
     "SELECT tenant_provision('B','onyx','eu-west1','S')",
