@@ -170,6 +170,16 @@ sqlite3_int64 tenantQuotaStmtRowBytes(TenantQuotaTable *p, int nCol,
   return n;
 }
 
+sqlite3_int64 tenantQuotaFixedBytes(TenantQuotaTable *p, int *pnCol){
+  *pnCol = p->nCol;
+  return p->nFixed;
+}
+
+sqlite3_int64 tenantQuotaColumnBytes(TenantQuotaTable *p, int iCol,
+                                     sqlite3_value *v){
+  return p->aWeight[iCol]*quotaStoredValueBytes(v);
+}
+
 void quotaShapeFree(QuotaShape *p){
   int i;
   for(i=0; i<p->nCol; i++){

@@ -44,6 +44,9 @@ struct RowCursor {
   char *aArg;                 /* copies of the text and blob arguments of
                               ** the current scan, bound to pStmt */
   int nArgAlloc;              /* bytes allocated at aArg */
+  int bMeasure;               /* xColumn sums the current row's size */
+  sqlite3_uint64 mMeasured;   /* columns summed into nMeasured */
+  sqlite3_int64 nMeasured;    /* their bytes (tenantQuotaColumnBytes) */
 };
 
 static int rowCursorStep(RowVtab*, RowCursor*, int);
@@ -145,6 +148,22 @@ static void rowCursorRelease(RowVtab *p, RowCursor *pCur){
 */
 static sqlite3_int64 rowCursorRowBytes(RowVtab *p, RowCursor *pCur){
   if( pCur->bEof || pCur->pStmt==0 || p->pQuota==0 ) return -1;
+  if( pCur->bMeasure ){
+    /* xColumn summed the columns that an UPDATE keeps, and the inner
+    ** statement gives the old values of the ones it changes. */
+    int nCol, i;
+    sqlite3_int64 n = tenantQuotaFixedBytes(p->pQuota, &nCol);
+
+    n += pCur->nMeasured;
+    if( nCol!=pCur->nCol ) return -1;
+    for(i=0; i<nCol; i++){
+      if( pCur->mMeasured & (((sqlite3_uint64)1)<<i) ) continue;
+      if( pCur->aStmtCol[i]<0 ) return -1;
+      n += tenantQuotaColumnBytes(p->pQuota, i,
+               sqlite3_column_value(pCur->pStmt, pCur->aStmtCol[i]));
+    }
+    return n;
+  }
   return tenantQuotaStmtRowBytes(p->pQuota, pCur->nCol, pCur->pStmt,
                                  pCur->aStmtCol);
 }
@@ -527,9 +546,7 @@ int rowvtabEof(sqlite3_vtab_cursor *pCursor){
 ** threads. It is safe here: the inner statement runs on the connection of
 ** the outer one, which no other thread uses while xColumn runs.
 */
-static void rowResultColumn(sqlite3_context *pCtx, sqlite3_stmt *pStmt,
-                            int iStmtCol){
-  sqlite3_value *pVal = sqlite3_column_value(pStmt, iStmtCol);
+static void rowResultColumn(sqlite3_context *pCtx, sqlite3_value *pVal){
   const void *z;
   int n;
 
@@ -585,6 +602,9 @@ static int rowCursorStep(RowVtab *p, RowCursor *pCur, int bFirst){
   if( rc==SQLITE_ROW ){
     pCur->bEof = 0;
     p->pReadCursor = pCur;
+    pCur->bMeasure = p->bWriting && p->pQuota!=0 && pCur->nCol<=64;
+    pCur->mMeasured = 0;
+    pCur->nMeasured = 0;
     return SQLITE_OK;
   }
   pCur->bEof = 1;
@@ -607,7 +627,13 @@ int rowvtabColumn(
   assert( i>=0 );
   assert( i<pCur->nCol );
   if( pCur->aStmtCol[i]>0 ){
-    rowResultColumn(pCtx, pCur->pStmt, pCur->aStmtCol[i]);
+    sqlite3_value *pVal = sqlite3_column_value(pCur->pStmt, pCur->aStmtCol[i]);
+    rowResultColumn(pCtx, pVal);
+    if( pCur->bMeasure && (pCur->mMeasured & (((sqlite3_uint64)1)<<i))==0 ){
+      RowVtab *p = (RowVtab*)pCursor->pVtab;
+      pCur->mMeasured |= ((sqlite3_uint64)1)<<i;
+      pCur->nMeasured += tenantQuotaColumnBytes(p->pQuota, i, pVal);
+    }
   }
   return SQLITE_OK;
 }

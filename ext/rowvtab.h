@@ -90,6 +90,8 @@ struct RowVtab {
   int nFileSavepoint;         /* how many of them the real file's pager has
                               ** open too (rowwrite.c) */
   int bInnerWrite;            /* an inner write statement is running */
+  int bWriting;               /* between xBegin and xEnd, when cursors
+                              ** measure the rows they read (rowscan.c) */
   int bQuotaOpen;             /* pQuota was opened on the first write, or
                               ** needs none: read-only, or metering off */
   TenantQuotaTable *pQuota;   /* storage accounting; NULL when read-only,

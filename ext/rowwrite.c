@@ -529,6 +529,7 @@ int rowvtabBegin(sqlite3_vtab *pVtab){
   int rc;
   p->nSavepoint = 0;
   p->nFileSavepoint = 0;
+  p->bWriting = 1;
   rc = p->bReadOnly ? SQLITE_OK : rowRunNoRow(p, 0);
   if( rc==SQLITE_OK ) rc = rowQuotaOpen(p);
   return rc;
@@ -547,6 +548,7 @@ int rowvtabEnd(sqlite3_vtab *pVtab){
   p->nSavepoint = 0;
   p->nFileSavepoint = 0;
   p->bActiveChecked = 0;
+  p->bWriting = 0;
   if( p->pQuota ) tenantQuotaEnd(p->pQuota);
   return SQLITE_OK;
 }

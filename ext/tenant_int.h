@@ -427,6 +427,13 @@ sqlite3_int64 tenantQuotaStmtRowBytes(TenantQuotaTable *p, int nCol,
                                       sqlite3_stmt *pStmt,
                                       const int *aStmtCol);
 
+/* The parts of tenantQuotaStmtRowBytes() for a caller that reads the
+** columns one at a time: the bytes every row takes, the table's column
+** count, and the bytes that value v of column iCol adds. */
+sqlite3_int64 tenantQuotaFixedBytes(TenantQuotaTable *p, int *pnCol);
+sqlite3_int64 tenantQuotaColumnBytes(TenantQuotaTable *p, int iCol,
+                                     sqlite3_value *v);
+
 /* Set *pnByte to the estimate of the stored row pRowid of zCustomer, or 0
 ** when there is no such row. */
 int tenantQuotaStoredRowBytes(TenantQuotaTable *p, sqlite3_value *pRowid,
