@@ -310,12 +310,55 @@ int provOpenFile(
 */
 char *provOwnDdl(const char *zDdl, const char *zOwner){
   static const char zColumn[] = "customer_id TEXT NOT NULL";
-  const char *zAt = zOwner ? strstr(zDdl, zColumn) : 0;
+  const char *zAt = 0;
+  const char *z = zDdl;
   int nHead;
+
+  /* The column definition, outside the strings and quoted names of the
+  ** DDL, where a DEFAULT or a column name may contain the same text. */
+  while( zOwner && *z ){
+    if( *z=='\'' || *z=='"' || *z=='`' || *z=='[' ){
+      char cClose = *z=='[' ? ']' : *z;
+      z++;
+      while( *z && *z!=cClose ) z++;
+      if( *z ) z++;
+      continue;
+    }
+    if( strncmp(z, zColumn, sizeof(zColumn)-1)==0
+     && (z==zDdl || z[-1]==' ' || z[-1]=='(') ){
+      zAt = z;
+      break;
+    }
+    z++;
+  }
   if( zAt==0 ) return sqlite3_mprintf("%s", zDdl);
   nHead = (int)(zAt - zDdl) + (int)sizeof(zColumn) - 1;
   return sqlite3_mprintf("%.*s DEFAULT '%q'%s", nHead, zDdl, zOwner,
                          zDdl + nHead);
+}
+
+/*
+** Run zSql, a CREATE TABLE statement of table zTable, on db as exactly
+** one statement. A physical DDL read from the catalog then never runs a
+** second statement, even from a catalog written before tenant_add_table()
+** verified the DDL it stores.
+*/
+int provExecOne(sqlite3 *db, const char *zTable, const char *zSql,
+                char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  const char *zTail = 0;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, &zTail);
+  if( rc==SQLITE_OK && (pStmt==0 || zTail==0 || *zTail!=0) ){
+    tenantSetError(pzErr, "physical DDL of table \"%s\" is not exactly one "
+        "statement, so it was not run: correct it in app_tables of the "
+        "catalog", zTable);
+    rc = SQLITE_ERROR;
+  }else if( rc==SQLITE_OK ){
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
 }
 
 /*
@@ -333,7 +376,7 @@ static int provCreateTables(
   char **pzErr
 ){
   static const char zAppSql[] =
-    "SELECT a.physical_ddl FROM app_tables a"
+    "SELECT a.physical_ddl, a.name FROM app_tables a"
     "  JOIN partitions p ON p.name=a.partition"
     " WHERE p.scheme=?1 AND p.file=?2 ORDER BY a.name";
   const char *azArg[2];
@@ -382,7 +425,8 @@ static int provCreateTables(
       rc = SQLITE_NOMEM;
       break;
     }
-    rc = sqlite3_exec(dbFile, zSql, 0, 0, 0);
+    rc = provExecOne(dbFile, (const char*)sqlite3_column_text(pStmt, 1), zSql,
+                     pzErr);
     sqlite3_free(zSql);
     if( rc!=SQLITE_OK ) break;
     rc = sqlite3_step(pStmt);

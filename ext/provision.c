@@ -22,6 +22,7 @@
 #include "tenant_int.h"
 #include "vfscodec.h"
 #include "provision.h"
+#include "tabledef.h"
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
@@ -31,11 +32,6 @@ SQLITE_EXTENSION_INIT3
 /* Names of the administrative functions, NULL-terminated, which the
 ** authorizer of a bound connection denies. */
 extern TENANT_TEST_API const char *const tenantAdminFunctions[];
-
-/* Validate zDdl, one CREATE TABLE statement, and return the table's name
-** and physical DDL. Defined in tabledef.c. */
-int provParseTable(const char *zDdl, char **pzName, char **pzPhysical,
-                   char **pzErr);
 
 const char *const tenantAdminFunctions[] = {
   "tenant_root",
@@ -534,13 +530,15 @@ agent_done:
 /* ---- tenant_add_table(partition, ddl) --------------------------------- */
 
 /*
-** Create application table zPhysical in every existing file that contains
-** partition zScheme/zClass, inside the caller's catalog write transaction.
+** Create application table zTable, with physical DDL zPhysical, in every
+** existing file that contains partition zScheme/zClass, inside the
+** caller's catalog write transaction.
 */
 static int provAddTableToFiles(
   sqlite3 *db,
   const char *zScheme,
   const char *zClass,
+  const char *zTable,
   const char *zPhysical,
   char **pzErr
 ){
@@ -579,10 +577,10 @@ static int provAddTableToFiles(
                                   (const char*)sqlite3_column_text(pStmt, 3));
         zSql = zOwned ? sqlite3_mprintf("CREATE TABLE IF NOT EXISTS f.%z",
                                         zOwned) : 0;
-        rc = zSql ? sqlite3_exec(dbFile, zSql, 0, 0, 0) : SQLITE_NOMEM;
+        rc = zSql ? provExecOne(dbFile, zTable, zSql, pzErr) : SQLITE_NOMEM;
         sqlite3_free(zSql);
         zSql = 0;
-        if( rc!=SQLITE_OK ){
+        if( rc!=SQLITE_OK && *pzErr==0 ){
           tenantSetError(pzErr, "cannot create the table in \"%s\": %s",
               zPath, sqlite3_errmsg(dbFile));
         }
@@ -674,7 +672,7 @@ static void provisionAddTable(sqlite3_context *pCtx, int argc,
   rc = provExec(db, &zErr, "INSERT INTO app_tables(name, partition, ddl,"
       " physical_ddl) VALUES(?1, ?2, ?3, ?4)", 4, azArg);
   if( rc==SQLITE_OK ){
-    rc = provAddTableToFiles(db, zScheme, zClass, zPhysical, &zErr);
+    rc = provAddTableToFiles(db, zScheme, zClass, zName, zPhysical, &zErr);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK ) goto add_table_done;

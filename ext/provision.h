@@ -26,6 +26,8 @@ void provResultError(sqlite3_context *pCtx, int rc, char *zErr);
 int provOpenFile(const char *zPath, const char *zKeyId, int bEncrypted,
                  int bCreate, sqlite3 **pDb, char **pzErr);
 char *provOwnDdl(const char *zDdl, const char *zOwner);
+int provExecOne(sqlite3 *db, const char *zTable, const char *zSql,
+                char **pzErr);
 int provBuildFile(sqlite3 *dbCatalog, const char *zFolder,
                   const char *zDatabase, const char *zName,
                   const char *zScheme, const char *zOwner, int bEncrypted,

@@ -8,14 +8,19 @@
 ** through PRAGMA table_info and index_list to build its physical DDL: the
 ** declared columns, then customer_id, with customer_id leading every
 ** PRIMARY KEY and UNIQUE constraint so that keys are unique per customer.
+** No text of the definition reaches the physical DDL unchecked: names are
+** quoted, types and DEFAULT clauses pass the checks of tabledefsql.c, and
+** tabledefcheck.c verifies the result before provision.c stores or runs
+** it.
 **
 ** LIMITATIONS: only columns, PRIMARY KEY and UNIQUE survive the rebuild,
 ** so CHECK, REFERENCES, FOREIGN KEY, generated columns, AUTOINCREMENT and
 ** WITHOUT ROWID are rejected as not supported.
 */
-#include "tenant_int.h"
+#include "tabledef.h"
 SQLITE_EXTENSION_INIT3
 
+#include <stdarg.h>
 #include <string.h>
 
 /*
@@ -39,13 +44,15 @@ static int provScratchAuth(void *pArg, int eAction, const char *z1,
 }
 
 /*
-** Find a keyword of zDdl outside strings, quoted identifiers and comments
-** that names a feature the rebuilt table cannot keep. Returns it or NULL.
+** Keywords of features that the rebuilt table cannot keep. provParseTable()
+** rejects a definition that contains one outside strings, quoted names
+** and comments.
 */
-static const char *provUnsupportedKeyword(const char *zDdl){
-  static const char *const azWord[] = {
-    "CHECK", "REFERENCES", "FOREIGN", "GENERATED", "AS", "AUTOINCREMENT", 0
-  };
+static const char *const azUnsupported[] = {
+  "CHECK", "REFERENCES", "FOREIGN", "GENERATED", "AS", "AUTOINCREMENT", 0
+};
+
+const char *provFindKeyword(const char *zDdl, const char *const *azWord){
   const char *z = zDdl;
   while( *z ){
     char c = *z;
@@ -108,171 +115,234 @@ static int provIsCreateTable(const char *zDdl){
   return sqlite3_strnicmp(z, "TABLE", 5)==0;
 }
 
+
+void provTableFree(ProvTable *p){
+  int i;
+  for(i=0; i<p->nCol; i++){
+    sqlite3_free(p->aCol[i].zName);
+    sqlite3_free(p->aCol[i].zType);
+    sqlite3_free(p->aCol[i].zColl);
+    sqlite3_free(p->aCol[i].zDefault);
+    sqlite3_free(p->aCol[i].zDefaultInfo);
+  }
+  for(i=0; i<p->nUnique; i++) sqlite3_free(p->aUnique[i].aiCol);
+  sqlite3_free(p->aCol);
+  sqlite3_free(p->aUnique);
+  sqlite3_free(p->zName);
+  memset(p, 0, sizeof(*p));
+}
+
 /*
-** Return true when zType is safe to copy into the physical DDL: words,
-** then optionally one or two signed numbers in parentheses, as in
-** "DECIMAL(10, 2)". PRAGMA table_info drops the quotes of a quoted type,
-** so other text could inject SQL into the physical table.
+** Check the type, collation and DEFAULT of column pCol of table zTable in
+** db, and set the fields of pCol that the physical DDL writes from them.
 */
-static int provIsDigit(unsigned char c){ return c>='0' && c<='9'; }
-static int provIsSpace(unsigned char c){
-  return c==' ' || c=='\t' || c=='\n' || c=='\r';
-}
-static int provIsWordChar(unsigned char c){
-  return provIsDigit(c) || c=='_' || (c>='A' && c<='Z') || (c>='a' && c<='z');
-}
+static int provColumnCheck(sqlite3 *db, const char *zTable, const char *zType,
+                           const char *zDflt, ProvColumn *pCol,
+                           char **pzErr){
+  const char *zCol = pCol->zName;
+  const char *zColl = 0;
+  const char *zWord = 0;
+  int nWord = 0;
+  int rc;
 
-static int provTypeIsPlain(const char *zType){
-  const unsigned char *z = (const unsigned char*)zType;
-  int nNumber = 0;
+  switch( provTypeCheck(zType, &zWord, &nWord) ){
+    case PROV_TYPE_INVALID:
+      tenantSetError(pzErr, "column \"%s\" of table \"%s\" has invalid "
+          "type \"%s\": use words and an optional size, as in "
+          "VARCHAR(255)", zCol, zTable, zType);
+      return SQLITE_ERROR;
+    case PROV_TYPE_KEYWORD:
+      tenantSetError(pzErr, "column \"%s\" of table \"%s\" has type \"%s\", "
+          "which contains the SQL keyword %.*s: use words that are not SQL "
+          "keywords and an optional size, as in VARCHAR(255)", zCol, zTable,
+          zType, nWord, zWord);
+      return SQLITE_ERROR;
+  }
+  pCol->zType = sqlite3_mprintf("%s", zType);
+  if( pCol->zType==0 ) return SQLITE_NOMEM;
 
-  while( *z && *z!='(' ){
-    if( !provIsWordChar(*z) && !provIsSpace(*z) ) return 0;
-    z++;
+  /* Only the built-in collations exist in the scratch connection, and the
+  ** name is written without quotes. */
+  if( sqlite3_api->table_column_metadata!=0
+   && sqlite3_table_column_metadata(db, "main", zTable, zCol, 0, &zColl,
+                                    0, 0, 0)==SQLITE_OK
+   && zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ){
+    if( sqlite3_stricmp(zColl, "NOCASE")!=0
+     && sqlite3_stricmp(zColl, "RTRIM")!=0 ){
+      tenantSetError(pzErr, "column \"%s\" of table \"%s\" has collation "
+          "\"%s\": use BINARY, NOCASE or RTRIM", zCol, zTable, zColl);
+      return SQLITE_ERROR;
+    }
+    pCol->zColl = sqlite3_mprintf("%s", zColl);
+    if( pCol->zColl==0 ) return SQLITE_NOMEM;
   }
-  if( *z==0 ) return 1;
-  z++;
-  while( nNumber<2 ){
-    while( provIsSpace(*z) ) z++;
-    if( *z=='+' || *z=='-' ) z++;
-    if( !provIsDigit(*z) ) return 0;
-    while( provIsDigit(*z) || *z=='.' ) z++;
-    while( provIsSpace(*z) ) z++;
-    nNumber++;
-    if( *z!=',' ) break;
-    z++;
-  }
-  return z[0]==')' && z[1]==0;
-}
 
-/* Append to *pzOut the quoted column list of index zIndex of dbScratch,
-** after "customer_id". */
-static int provIndexColumns(sqlite3 *db, const char *zIndex, char **pzOut){
-  sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf("PRAGMA index_info(\"%w\")", zIndex);
-  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  *pzOut = sqlite3_mprintf("%z(customer_id", *pzOut);
-  while( rc==SQLITE_OK && *pzOut && sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pzOut = sqlite3_mprintf("%z, \"%w\"", *pzOut,
-        (const char*)sqlite3_column_text(pStmt, 2));
+  if( zDflt==0 ) return SQLITE_OK;
+  rc = provDefaultClause(db, zDflt, &pCol->zDefault, &pCol->zDefaultInfo);
+  if( rc==PROV_DEFAULT_COMMENT ){
+    tenantSetError(pzErr, "column \"%s\" of table \"%s\" has DEFAULT \"%s\", "
+        "which contains a comment: remove the comment", zCol, zTable, zDflt);
+    rc = SQLITE_ERROR;
+  }else if( rc==PROV_DEFAULT_INVALID ){
+    tenantSetError(pzErr, "column \"%s\" of table \"%s\" has DEFAULT \"%s\", "
+        "which is not a single expression: write one literal or one "
+        "expression in parentheses", zCol, zTable, zDflt);
+    rc = SQLITE_ERROR;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
-  *pzOut = sqlite3_mprintf("%z)", *pzOut);
-  if( rc==SQLITE_OK && *pzOut==0 ) rc = SQLITE_NOMEM;
   return rc;
 }
 
-/*
-** Build the physical DDL of table zTable that dbScratch holds: its columns
-** (declared type, collation, NOT NULL, DEFAULT) then customer_id, with
-** every PRIMARY KEY and UNIQUE constraint led by customer_id.
-*/
-static int provPhysicalDdl(sqlite3 *db, const char *zTable, char **pzDdl,
-                           char **pzErr){
+/* Read the columns of table p->zName in db into p. */
+static int provTableColumns(sqlite3 *db, ProvTable *p, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  char *zSql;
-  char *zOut;
-  int nPk = 0;
-  int rc;
-  int i;
-
-  zOut = sqlite3_mprintf("CREATE TABLE \"%w\"(", zTable);
-  zSql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", zTable);
-  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  char *zSql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", p->zName);
+  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zCol = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zType = (const char*)sqlite3_column_text(pStmt, 2);
-    const char *zDflt = (const char*)sqlite3_column_text(pStmt, 4);
-    const char *zColl = 0;
+    ProvColumn *aNew;
+    ProvColumn *pCol;
+    if( zCol==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
     if( sqlite3_stricmp(zCol, "customer_id")==0 ){
       tenantSetError(pzErr, "table \"%s\" declares column \"customer_id\", "
-          "which the extension adds itself: remove it", zTable);
+          "which the extension adds itself: remove it", p->zName);
       rc = SQLITE_ERROR;
       break;
     }
-    if( zType && !provTypeIsPlain(zType) ){
-      tenantSetError(pzErr, "column \"%s\" of table \"%s\" has invalid "
-          "type \"%s\": use words and an optional size, as in "
-          "VARCHAR(255)", zCol, zTable, zType);
-      rc = SQLITE_ERROR;
+    aNew = sqlite3_realloc64(p->aCol, sizeof(ProvColumn)*(p->nCol+1));
+    if( aNew==0 ){
+      rc = SQLITE_NOMEM;
       break;
     }
-    if( sqlite3_api->table_column_metadata==0
-     || sqlite3_table_column_metadata(db, "main", zTable, zCol, 0, &zColl,
-                                      0, 0, 0)!=SQLITE_OK
-     || (zColl && sqlite3_stricmp(zColl, "BINARY")==0) ){
-      zColl = 0;
+    p->aCol = aNew;
+    pCol = &p->aCol[p->nCol++];
+    memset(pCol, 0, sizeof(*pCol));
+    pCol->zName = sqlite3_mprintf("%s", zCol);
+    if( pCol->zName==0 ){
+      rc = SQLITE_NOMEM;
+      break;
     }
-    zOut = sqlite3_mprintf("%z\"%w\"%s%s%s%s%s%s%s, ", zOut, zCol,
-        zType && zType[0] ? " " : "", zType ? zType : "",
-        zColl ? " COLLATE " : "", zColl ? zColl : "",
-        sqlite3_column_int(pStmt, 3) ? " NOT NULL" : "",
-        zDflt ? " DEFAULT " : "", zDflt ? zDflt : "");
-    if( sqlite3_column_int(pStmt, 5)>nPk ) nPk = sqlite3_column_int(pStmt, 5);
+    pCol->bNotNull = sqlite3_column_int(pStmt, 3)!=0;
+    pCol->iPk = sqlite3_column_int(pStmt, 5);
+    if( pCol->iPk>p->nPk ) p->nPk = pCol->iPk;
+    rc = provColumnCheck(db, p->zName, zType ? zType : "",
+                         (const char*)sqlite3_column_text(pStmt, 4), pCol,
+                         pzErr);
   }
   sqlite3_finalize(pStmt);
-  pStmt = 0;
-  zOut = sqlite3_mprintf("%zcustomer_id TEXT NOT NULL", zOut);
-
-  /* The primary key, in its declared column order. */
-  if( nPk>0 ){
-    zOut = sqlite3_mprintf("%z, PRIMARY KEY(customer_id", zOut);
-  }
-  for(i=1; rc==SQLITE_OK && i<=nPk; i++){
-    zSql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", zTable);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      if( sqlite3_column_int(pStmt, 5)==i ){
-        zOut = sqlite3_mprintf("%z, \"%w\"", zOut,
-            (const char*)sqlite3_column_text(pStmt, 1));
-      }
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  if( nPk>0 ){
-    zOut = sqlite3_mprintf("%z)", zOut);
-  }
-
-  /* UNIQUE constraints: indexes of origin 'u'. */
-  if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf("PRAGMA index_list(\"%w\")", zTable);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-  }
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zOrigin = (const char*)sqlite3_column_text(pStmt, 3);
-    if( zOrigin && strcmp(zOrigin, "u")==0 ){
-      zOut = sqlite3_mprintf("%z, UNIQUE", zOut);
-      rc = provIndexColumns(db, (const char*)sqlite3_column_text(pStmt, 1),
-                            &zOut);
-    }
-  }
-  sqlite3_finalize(pStmt);
-  zOut = sqlite3_mprintf("%z)", zOut);
-
-  if( rc==SQLITE_OK && zOut==0 ) rc = SQLITE_NOMEM;
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(zOut);
-    zOut = 0;
-    if( pzErr && *pzErr==0 ){
-      tenantSetError(pzErr, "cannot read back table \"%s\": %s", zTable,
-          sqlite3_errmsg(db));
-    }
-  }
-  *pzDdl = zOut;
   return rc;
 }
 
+/* Read the columns of UNIQUE index zIndex of db into a new key of p. */
+static int provTableKey(sqlite3 *db, ProvTable *p, const char *zIndex){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA index_info(\"%w\")", zIndex);
+  ProvKey *aNew;
+  ProvKey *pKey;
+  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  aNew = rc==SQLITE_OK
+       ? sqlite3_realloc64(p->aUnique, sizeof(ProvKey)*(p->nUnique+1)) : 0;
+  if( aNew==0 ){
+    sqlite3_finalize(pStmt);
+    return rc==SQLITE_OK ? SQLITE_NOMEM : rc;
+  }
+  p->aUnique = aNew;
+  pKey = &p->aUnique[p->nUnique++];
+  memset(pKey, 0, sizeof(*pKey));
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    int *aiNew = sqlite3_realloc64(pKey->aiCol, sizeof(int)*(pKey->nCol+1));
+    if( aiNew==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    pKey->aiCol = aiNew;
+    pKey->aiCol[pKey->nCol++] = sqlite3_column_int(pStmt, 1);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Read the UNIQUE constraints (indexes of origin 'u') of db into p. */
+static int provTableKeys(sqlite3 *db, ProvTable *p){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA index_list(\"%w\")", p->zName);
+  int rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zOrigin = (const char*)sqlite3_column_text(pStmt, 3);
+    if( zOrigin && strcmp(zOrigin, "u")==0 ){
+      rc = provTableKey(db, p, (const char*)sqlite3_column_text(pStmt, 1));
+    }
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Append the formatted text to *pzOut. Out of memory frees *pzOut and
+** sets it to NULL, and later calls then do nothing. */
+static void provAppend(char **pzOut, const char *zFormat, ...){
+  va_list ap;
+  char *zMore;
+  char *zNew;
+  if( *pzOut==0 ) return;
+  va_start(ap, zFormat);
+  zMore = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+  zNew = zMore ? sqlite3_mprintf("%s%s", *pzOut, zMore) : 0;
+  sqlite3_free(*pzOut);
+  sqlite3_free(zMore);
+  *pzOut = zNew;
+}
+
+char *provTableDdl(const ProvTable *p){
+  char *zOut = sqlite3_mprintf("CREATE TABLE \"%w\"(", p->zName);
+  int i, j;
+
+  for(i=0; i<p->nCol; i++){
+    const ProvColumn *pCol = &p->aCol[i];
+    provAppend(&zOut, "\"%w\"%s%s", pCol->zName,
+               pCol->zType[0] ? " " : "", pCol->zType);
+    if( pCol->zColl ) provAppend(&zOut, " COLLATE %s", pCol->zColl);
+    if( pCol->bNotNull ) provAppend(&zOut, " NOT NULL");
+    if( pCol->zDefault ) provAppend(&zOut, " DEFAULT %s", pCol->zDefault);
+    provAppend(&zOut, ", ");
+  }
+  provAppend(&zOut, "customer_id TEXT NOT NULL");
+
+  /* The primary key, in its declared column order. */
+  if( p->nPk>0 ){
+    provAppend(&zOut, ", PRIMARY KEY(customer_id");
+    for(i=1; i<=p->nPk; i++){
+      for(j=0; j<p->nCol; j++){
+        if( p->aCol[j].iPk==i ){
+          provAppend(&zOut, ", \"%w\"", p->aCol[j].zName);
+        }
+      }
+    }
+    provAppend(&zOut, ")");
+  }
+  for(i=0; i<p->nUnique; i++){
+    provAppend(&zOut, ", UNIQUE(customer_id");
+    for(j=0; j<p->aUnique[i].nCol; j++){
+      provAppend(&zOut, ", \"%w\"", p->aCol[p->aUnique[i].aiCol[j]].zName);
+    }
+    provAppend(&zOut, ")");
+  }
+  provAppend(&zOut, ")");
+  return zOut;
+}
+
 /*
-** Validate zDdl, one CREATE TABLE statement, in a scratch in-memory
-** connection, and return the table's name and physical DDL.
+** Run zDdl, one CREATE TABLE statement, in a scratch in-memory connection
+** and read the table it creates into *p, which provTableFree() frees.
 */
-int provParseTable(const char *zDdl, char **pzName, char **pzPhysical,
-                   char **pzErr){
+int provTableParse(const char *zDdl, ProvTable *p, char **pzErr){
   sqlite3 *db = 0;
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
@@ -281,14 +351,13 @@ int provParseTable(const char *zDdl, char **pzName, char **pzPhysical,
   int nTable = 0, nOther = 0;
   int rc;
 
-  *pzName = 0;
-  *pzPhysical = 0;
+  memset(p, 0, sizeof(*p));
   if( !provIsCreateTable(zDdl) ){
     tenantSetError(pzErr, "table definition is not a CREATE TABLE "
         "statement: pass a single CREATE TABLE statement");
     return SQLITE_ERROR;
   }
-  zWord = provUnsupportedKeyword(zDdl);
+  zWord = provFindKeyword(zDdl, azUnsupported);
   if( zWord ){
     tenantSetError(pzErr, "%s in a table definition is not supported: "
         "define the table with columns, PRIMARY KEY and UNIQUE only", zWord);
@@ -376,12 +445,42 @@ int provParseTable(const char *zDdl, char **pzName, char **pzPhysical,
     sqlite3_free(zSql);
   }
 
-  if( rc==SQLITE_OK ) rc = provPhysicalDdl(db, zName, pzPhysical, pzErr);
-  sqlite3_close(db);
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(zName);
-    zName = 0;
+  /* Read it back. */
+  p->zName = zName;
+  if( rc==SQLITE_OK ) rc = provTableColumns(db, p, pzErr);
+  if( rc==SQLITE_OK ) rc = provTableKeys(db, p);
+  if( rc!=SQLITE_OK && *pzErr==0 ){
+    tenantSetError(pzErr, "cannot read back table \"%s\": %s",
+        zName ? zName : "", sqlite3_errmsg(db));
   }
-  *pzName = zName;
+  sqlite3_close(db);
+  if( rc!=SQLITE_OK ) provTableFree(p);
+  return rc;
+}
+
+/*
+** Validate zDdl, one CREATE TABLE statement, and return the table's name
+** and its physical DDL, verified by provTableVerify().
+*/
+int provParseTable(const char *zDdl, char **pzName, char **pzPhysical,
+                   char **pzErr){
+  ProvTable table;
+  char *zPhysical = 0;
+  int rc;
+
+  *pzName = 0;
+  *pzPhysical = 0;
+  rc = provTableParse(zDdl, &table, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  zPhysical = provTableDdl(&table);
+  rc = zPhysical ? provTableVerify(&table, zPhysical, pzErr) : SQLITE_NOMEM;
+  if( rc==SQLITE_OK ){
+    *pzName = table.zName;
+    *pzPhysical = zPhysical;
+    table.zName = 0;
+  }else{
+    sqlite3_free(zPhysical);
+  }
+  provTableFree(&table);
   return rc;
 }
