@@ -18,6 +18,7 @@
 **   vfsfile.c    the io methods of the files it opens
 **   vfsio.c      the VFS's codec I/O: database, journal, WAL, temp files
 **   session.c    binding a connection to a customer
+**   sessionactive.c  whether a bound customer and agent are still current
 **   sessiontemp.c  the temp schema of a bound connection: isolation tables,
 **                placeholders
 **   authorizer.c the authorizer of a bound connection

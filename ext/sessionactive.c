@@ -1,0 +1,100 @@
+/*
+** Whether a bound session's customer and agent are still current: the
+** checks that retire a session whose customer was decommissioned or
+** provisioned again, or whose agent was removed, and the errors of a
+** retired session. The catalog is read again only when its version has
+** changed (session.c binds, authorizer.c and quota.c call these).
+*/
+#include "tenant_int.h"
+#include "session.h"
+SQLITE_EXTENSION_INIT3
+
+void tenantSessionRetire(TenantSession *p){
+  if( p->bRetired ) return;
+  p->bRetired = 1;
+  if( p->bAgentRemoved ){
+    sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s is no longer"
+        " in the catalog: its session rejects every write and every read of"
+        " a shared table from now on", p->plan.zAgent, p->plan.zCustomer);
+    return;
+  }
+  sqlite3_log(SQLITE_AUTH, "tenant: customer %s of generation %lld is no"
+      " longer active in the catalog: its session rejects every write and"
+      " every read of a shared table from now on", p->plan.zCustomer,
+      p->plan.iGeneration);
+}
+
+int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
+  tenantSessionRetire(p);
+  if( p->bAgentRemoved ){
+    tenantSetError(pzErr, "agent \"%s\" of customer \"%s\" is no longer in"
+        " the catalog (removed since this session bound): close this session"
+        " and open a new one", p->plan.zAgent, p->plan.zCustomer);
+  }else{
+    tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
+        " catalog (decommissioned, or provisioned again since this session"
+        " bound): close this session and open a new one", p->plan.zCustomer);
+  }
+  return SQLITE_AUTH;
+}
+
+int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
+                           char *zTier, int nTier){
+  int rc;
+  if( p->bRetired ) return SQLITE_NOTFOUND;
+  rc = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration, piLimit,
+                        zTier, nTier);
+  if( rc==SQLITE_OK && p->plan.zAgent[0] ){
+    rc = catalogAgentRead(p->plan.zCustomer, p->plan.zAgent, 0);
+    if( rc==SQLITE_NOTFOUND ) p->bAgentRemoved = 1;
+  }
+  if( rc==SQLITE_NOTFOUND ) tenantSessionRetire(p);
+  return rc;
+}
+
+int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
+                       char *zTier, int nTier){
+  int rc;
+  *piLimit = -1;
+  if( tenantCatalogEnter()==0 ) return SQLITE_MISUSE;
+  rc = tenantSessionLimitRead(p, piLimit, zTier, nTier);
+  tenantCatalogLeave();
+  return rc;
+}
+
+/*
+** The customer's row is read only when the catalog's version has changed
+** since the last check, as quota.c reads a metered session's limit. It is
+** read with the limit query, which finds the customer only while it is
+** active under the generation the session bound, so both modes agree on
+** which customer is active.
+*/
+int tenantSessionCheckActive(TenantSession *p, char **pzErr){
+  sqlite3_int64 iData = 0;
+  sqlite3_int64 nWrite = 0;
+  sqlite3_int64 iLimit = 0;
+  char zTier[16];
+  int bVersion;
+  int rc;
+
+  if( p->bRetired ) return tenantSessionRejectInactive(p, pzErr);
+  bVersion = tenantCatalogVersion(&iData, &nWrite)==SQLITE_OK;
+  if( bVersion && p->bActiveRead && iData==p->activeVersion.iData
+   && nWrite==p->activeVersion.nWrite ){
+    return SQLITE_OK;
+  }
+  p->bActiveRead = 0;
+  rc = tenantSessionLimit(p, &iLimit, zTier, sizeof(zTier));
+  if( rc==SQLITE_NOTFOUND ) return tenantSessionRejectInactive(p, pzErr);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot read the state of customer \"%s\" from"
+        " the catalog: %s", p->plan.zCustomer, sqlite3_errstr(rc));
+    return rc;
+  }
+  if( bVersion ){
+    p->bActiveRead = 1;
+    p->activeVersion.iData = iData;
+    p->activeVersion.nWrite = nWrite;
+  }
+  return SQLITE_OK;
+}
