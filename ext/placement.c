@@ -324,8 +324,10 @@ char *provOwnDdl(const char *zDdl, const char *zOwner){
       if( *z ) z++;
       continue;
     }
-    if( strncmp(z, zColumn, sizeof(zColumn)-1)==0
-     && (z==zDdl || z[-1]==' ' || z[-1]=='(') ){
+    /* The column the extension adds follows ", " or "(". A column type,
+    ** which holds no comma, may contain the same words. */
+    if( strncmp(z, zColumn, sizeof(zColumn)-1)==0 && z>zDdl
+     && (z[-1]=='(' || (z[-1]==' ' && z-zDdl>=2 && z[-2]==',')) ){
       zAt = z;
       break;
     }

@@ -66,7 +66,10 @@ static void provisionRoot(sqlite3_context *pCtx, int argc,
                           sqlite3_value **argv){
   char *zErr = 0;
   const char *zRoot = argc>0 ? provArgText(argv[0]) : 0;
-  int rc = tenantCatalogOpen(zRoot, &zErr);
+  int rc;
+
+  if( tenantAdminRefused(pCtx, "tenant_root") ) return;
+  rc = tenantCatalogOpen(zRoot, &zErr);
   if( rc!=SQLITE_OK ){
     provResultError(pCtx, rc, zErr);
     return;
@@ -323,6 +326,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   int bResume = 0, bEncrypted = 1, bWal = 1, nOnyx = 1;
   int bInTxn = 0;
   int rc;
+  if( tenantAdminRefused(pCtx, "tenant_provision") ) return;
 
   if( tenantIdArgHasNul(pCtx, argv[0], "customer")
    || tenantIdArgHasNul(pCtx, argv[2], "region")
@@ -489,6 +493,7 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   char *zErr = 0;
   sqlite3 *db;
   int rc;
+  if( tenantAdminRefused(pCtx, "tenant_add_agent") ) return;
 
   if( tenantIdArgHasNul(pCtx, argv[0], "customer")
    || tenantIdArgHasNul(pCtx, argv[1], "agent") ){
@@ -611,6 +616,7 @@ static void provisionAddTable(sqlite3_context *pCtx, int argc,
   int bInTxn = 0;
   sqlite3 *db;
   int rc;
+  if( tenantAdminRefused(pCtx, "tenant_add_table") ) return;
 
   db = provEnter(&zErr);
   if( db==0 ){

@@ -97,6 +97,8 @@ static void reportRequestIntegration(sqlite3_context *pCtx, int argc,
   const char *zCustomer = (const char*)sqlite3_value_text(argv[0]);
   char *zErr = 0;
   int rc;
+
+  if( tenantAdminRefused(pCtx, "tenant_request_integration") ) return;
   if( argc>1 && (sqlite3_value_numeric_type(argv[1])!=SQLITE_INTEGER
                  || (sqlite3_value_int(argv[1])!=0
                      && sqlite3_value_int(argv[1])!=1)) ){
@@ -127,6 +129,7 @@ static void reportRequireCompliance(sqlite3_context *pCtx, int argc,
   int rc;
   int i;
   (void)argc;
+  if( tenantAdminRefused(pCtx, "tenant_require_compliance") ) return;
 
   if( zLabels==0 || strlen(zLabels)>=128 ){
     tenantResultError(pCtx, "compliance labels \"%s\" are invalid: pass a "

@@ -47,6 +47,24 @@ sqlite3_mutex *tenantSessionMutex(void){
   return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
 }
 
+int tenantAdminRefused(sqlite3_context *pCtx, const char *zName){
+  sqlite3 *db = sqlite3_context_db_handle(pCtx);
+  TenantSession *p;
+  int bBound;
+  char *zErr;
+
+  sqlite3_mutex_enter(tenantSessionMutex());
+  for(p=tenantSessionList; p && p->db!=db; p=p->pNext){}
+  bBound = p!=0 && p->bBound;
+  sqlite3_mutex_leave(tenantSessionMutex());
+  if( !bBound ) return 0;
+  zErr = sqlite3_mprintf("not authorized to use function: %s", zName);
+  sqlite3_result_error(pCtx, zErr ? zErr : "not authorized", -1);
+  sqlite3_result_error_code(pCtx, SQLITE_AUTH);
+  sqlite3_free(zErr);
+  return 1;
+}
+
 int tenantSessionIsRegistered(sqlite3 *db){
   TenantSession *p;
   sqlite3_mutex_enter(tenantSessionMutex());
@@ -80,6 +98,7 @@ const char *tenantSessionScanCustomer(TenantSession *p){
 }
 
 static int tenantSessionTrace(unsigned, void*, void*, void*);
+static void tenantSessionDisarm(sqlite3*);
 
 /*
 ** Statements started inside the bracket are not counted. A metered session
@@ -190,7 +209,6 @@ static void tenantAttachKeyFunc(sqlite3_context *pCtx, int argc,
   char zKey[72];
   char *zErr = 0;
   (void)argc;
-
   if( p==0 || !p->bBinding || p->nInternal==0
    || iFile<0 || iFile>=p->plan.nFile ){
     tenantResultError(pCtx, "tenant_attach_key() is internal to binding");
@@ -541,6 +559,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   p->bBound = 1;
   p->bMetered = tenantMeterEnabled();
   sqlite3_set_authorizer(db, tenantAuthorize, p);
+  tenantSessionDisarm(db);
 
   /* Other processes commit to shared files: wait for their locks, here and
   ** in the session's statements (PRAGMA busy_timeout changes it). */
@@ -628,6 +647,19 @@ static int tenantMainHasObjects(sqlite3 *db){
   bFound = sqlite3_step(pStmt)!=SQLITE_DONE;
   sqlite3_finalize(pStmt);
   return bFound;
+}
+
+/*
+** Turn extension loading off on a connection being bound: SQLite does not
+** ask the authorizer about a function in the DEFAULT of a temp table,
+** which runs when a row is written, so load_extension() must fail by
+** itself. The extension's administrative functions refuse a bound
+** connection themselves (tenantAdminRefused). NOTE: other functions stay
+** reachable that way: those the host program registers, such as the
+** shells' readfile() and writefile(), and sqlite_log().
+*/
+static void tenantSessionDisarm(sqlite3 *db){
+  sqlite3_enable_load_extension(db, 0);
 }
 
 /* tenant_bind(customer [, agent]) */

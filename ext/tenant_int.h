@@ -282,6 +282,16 @@ int tenantSessionRegister(sqlite3 *db, char **pzErr);
 /* True when tenantSessionRegister() has already run on db. */
 int tenantSessionIsRegistered(sqlite3 *db);
 
+/*
+** Refuse administrative function zName, with the authorizer's message and
+** SQLITE_AUTH, when it runs on a connection bound to a customer, and
+** return 1; return 0 otherwise. The authorizer denies these functions in
+** a bound session's statements, but SQLite does not ask it about a
+** function in a column DEFAULT or CHECK of a temp table, so each
+** administrative function checks again itself.
+*/
+int tenantAdminRefused(sqlite3_context *pCtx, const char *zName);
+
 /* The session bound to db, or NULL when db is not bound. */
 TenantSession *tenantSessionOf(sqlite3 *db);
 

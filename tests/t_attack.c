@@ -354,6 +354,82 @@ static void testMistypedRoot(void){
              "root: tenant_provision() creates the catalog");
 }
 
+/*
+** 9. SQLite does not ask the authorizer about a function in a temp table's
+** DEFAULT or CHECK, which runs when a row is written. A session cannot
+** reach a denied function that way: the administrative functions refuse a
+** bound connection, and load_extension() is off. A CHECK is checked as the
+** table is created.
+*/
+static void testTempTableFunctions(sqlite3 *dbAdmin){
+  static const struct { const char *zCreate, *zName; } aCase[] = {
+    { "CREATE TEMP TABLE d1(a DEFAULT (tenant_decommission('P2')), b)",
+      "tenant_decommission" },
+    { "CREATE TEMP TABLE d2(a DEFAULT (tenant_policy_set('opal',"
+      "'storage_limit_bytes',7)), b)", "tenant_policy_set" },
+    { "CREATE TEMP TABLE d3(a DEFAULT (tenant_add_agent('P2','mallory')),"
+      " b)", "tenant_add_agent" },
+    { "CREATE TEMP TABLE d4(a DEFAULT (load_extension('/nonexistent.so')),"
+      " b)", 0 },  /* load_extension() raises its own "not authorized" */
+  };
+  sqlite3 *db = 0;
+  int i;
+
+  /* Bound by tenant_bind() on a connection that enabled extensions. */
+  tap_open(&db);
+  tap_is_str(tap_query_text(db, "SELECT tenant_bind('P1')"), "P1",
+             "temp functions: P1 bound");
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    char zSql[64];
+    char zExpected[96];
+    snprintf(zSql, sizeof(zSql), "INSERT INTO d%d(b) VALUES(1)", i+1);
+    if( aCase[i].zName ){
+      snprintf(zExpected, sizeof(zExpected),
+               "not authorized to use function: %s", aCase[i].zName);
+    }else{
+      snprintf(zExpected, sizeof(zExpected), "not authorized");
+    }
+    tap_is_str(tap_exec_error(db, aCase[i].zCreate), 0,
+               "temp functions: table created");
+    tap_is_str(tap_exec_error(db, zSql), zExpected,
+               "temp functions: insert refused");
+  }
+  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE c1(a, b CHECK ("
+             "tenant_remove_agent('P2','x') IS NOT NULL))"),
+             "not authorized to use function: tenant_remove_agent",
+             "temp functions: CHECK refused as the table is created");
+  sqlite3_close(db);
+  tap_is_str(tap_query_text(dbAdmin, "SELECT count(*) FROM"
+             " tenant_usage_report WHERE customer='P2'"), "1",
+             "temp functions: P2 still provisioned");
+  tap_ok(tap_query_text(dbAdmin, "SELECT limit_bytes FROM"
+         " tenant_usage_report WHERE customer='P2' AND limit_bytes=7")==0,
+         "temp functions: opal limit unchanged");
+}
+
+/*
+** 10. A column type that holds the words of the customer column does not
+** take the owner DEFAULT of a dedicated file from it.
+*/
+static void testOwnerDefaultType(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  const char *zErr;
+
+  zErr = tap_exec_error(dbAdmin, "SELECT tenant_add_table('communications_"
+      "data', 'CREATE TABLE o(a customer_id TEXT NOT NULL, b INT)')");
+  if( !tap_ok(zErr==0, "owner type: table added") ){
+    tap_diag("%s", zErr);
+    return;
+  }
+  db = tap_open_uri("S1?vfs=tenant", 0, 0);
+  if( !tap_ok(db!=0, "owner type: session of S1 opens") ) return;
+  tap_is_str(tap_exec_error(db, "INSERT INTO o(a, b) VALUES('x', 1)"), 0,
+             "owner type: insert without customer_id");
+  tap_is_str(tap_query_text(db, "SELECT customer_id||':'||a FROM o"), "S1:x",
+             "owner type: customer_id takes the owner");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   testMistypedRoot();
@@ -365,6 +441,8 @@ int main(void){
   testTraceRemoved(dbAdmin);
   testShortKey();
   testNulInId(dbAdmin);
+  testTempTableFunctions(dbAdmin);
+  testOwnerDefaultType(dbAdmin);
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
