@@ -325,7 +325,7 @@ char *provOwnDdl(const char *zDdl, const char *zOwner){
       continue;
     }
     /* The column the extension adds follows ", " or "(". A column type,
-    ** which holds no comma, may contain the same words. */
+    ** which contains no comma, may have the same words. */
     if( strncmp(z, zColumn, sizeof(zColumn)-1)==0 && z>zDdl
      && (z[-1]=='(' || (z[-1]==' ' && z-zDdl>=2 && z[-2]==',')) ){
       zAt = z;

@@ -408,7 +408,7 @@ static void testTempTableFunctions(sqlite3 *dbAdmin){
 }
 
 /*
-** 10. A column type that holds the words of the customer column does not
+** 10. A column type that contains the words of the customer column does not
 ** take the owner DEFAULT of a dedicated file from it.
 */
 static void testOwnerDefaultType(sqlite3 *dbAdmin){
