@@ -33,6 +33,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <assert.h>
+#include <dlfcn.h>
 #include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -659,7 +660,32 @@ static int tenantMainHasObjects(sqlite3 *db){
 ** shells' readfile() and writefile(), and sqlite_log().
 */
 static void tenantSessionDisarm(sqlite3 *db){
-  sqlite3_enable_load_extension(db, 0);
+  typedef int (*EnableLoadFunc)(sqlite3*, int);
+  EnableLoadFunc xEnable;
+  Dl_info info;
+  void *pLib = 0;
+
+  /* sqlite3_enable_load_extension() is not among the routines a loadable
+  ** extension receives, and the host may have loaded SQLite privately
+  ** (Python's sqlite3 module does): find it in the library that contains
+  ** sqlite3_libversion(). */
+  xEnable = (EnableLoadFunc)dlsym(RTLD_DEFAULT,
+                                  "sqlite3_enable_load_extension");
+  if( xEnable==0 && dladdr((void*)sqlite3_api->libversion, &info)
+   && info.dli_fname ){
+    pLib = dlopen(info.dli_fname, RTLD_NOW|RTLD_NOLOAD);
+    if( pLib ){
+      xEnable = (EnableLoadFunc)dlsym(pLib, "sqlite3_enable_load_extension");
+    }
+  }
+  if( xEnable ){
+    xEnable(db, 0);
+  }else{
+    sqlite3_log(SQLITE_WARNING, "tenant: cannot turn extension loading off"
+        " on a bound connection: sqlite3_enable_load_extension() not found"
+        " in the host");
+  }
+  if( pLib ) dlclose(pLib);
 }
 
 /* tenant_bind(customer [, agent]) */

@@ -27,6 +27,41 @@
 
 typedef int (*EntryPoint)(sqlite3*, char**, const sqlite3_api_routines*);
 
+/*
+** Check that the extension calls SQLite only through the routine table: a
+** direct call leaves an undefined sqlite3_* symbol, which fails to resolve
+** in a host that loads SQLite privately, such as Python's sqlite3 module.
+*/
+static void checkNoDirectCalls(const char *zLib){
+  char zCmd[1200];
+  char zLine[512];
+  char zFound[512] = "";
+  FILE *pPipe;
+  int nSymbol = 0;
+
+  snprintf(zCmd, sizeof(zCmd), "nm -D --undefined-only '%s' 2>/dev/null",
+           zLib);
+  pPipe = popen(zCmd, "r");
+  if( pPipe==0 ){
+    tap_skip(1, "nm could not run");
+    return;
+  }
+  while( fgets(zLine, sizeof(zLine), pPipe) ){
+    nSymbol++;
+    if( strstr(zLine, " sqlite3_") && zFound[0]==0 ){
+      snprintf(zFound, sizeof(zFound), "%s", zLine);
+    }
+  }
+  pclose(pPipe);
+  if( nSymbol==0 ){
+    tap_skip(1, "nm listed no symbol");
+    return;
+  }
+  if( !tap_ok(zFound[0]==0, "audit: no direct call of a SQLite routine") ){
+    tap_diag("undefined: %s", zFound);
+  }
+}
+
 static const sqlite3_api_routines *pHostApi = 0;
 static void *aAudit[AUDIT_SLOTS];
 
@@ -160,6 +195,7 @@ int main(void){
     return 255;
   }
   snprintf(zLib, sizeof(zLib), "%s.so", zExt);
+  checkNoDirectCalls(zLib);
   pLib = dlopen(zLib, RTLD_NOW|RTLD_LOCAL);
   if( pLib==0 ){
     printf("Bail out! cannot load %s: %s\n", zLib, dlerror());
