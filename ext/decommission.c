@@ -133,7 +133,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   sqlite3 *db;
   int rc;
   int i;
-  if( tenantAdminRefused(pCtx, "tenant_decommission") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_decommission") ) return;
 
   if( tenantIdArgHasNul(pCtx, argv[0], "customer") ) return;
   db = provEnter(&zErr);

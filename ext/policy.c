@@ -36,7 +36,7 @@ void provisionPolicySet(sqlite3_context *pCtx, int argc,
   sqlite3 *db;
   int rc = SQLITE_ERROR;
   int i;
-  if( tenantAdminRefused(pCtx, "tenant_policy_set") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_policy_set") ) return;
 
   db = provEnter(&zErr);
   if( db==0 ){

@@ -68,7 +68,7 @@ static void provisionRoot(sqlite3_context *pCtx, int argc,
   const char *zRoot = argc>0 ? provArgText(argv[0]) : 0;
   int rc;
 
-  if( tenantAdminRefused(pCtx, "tenant_root") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_root") ) return;
   rc = tenantCatalogOpen(zRoot, &zErr);
   if( rc!=SQLITE_OK ){
     provResultError(pCtx, rc, zErr);
@@ -326,7 +326,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   int bResume = 0, bEncrypted = 1, bWal = 1, nOnyx = 1;
   int bInTxn = 0;
   int rc;
-  if( tenantAdminRefused(pCtx, "tenant_provision") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_provision") ) return;
 
   if( tenantIdArgHasNul(pCtx, argv[0], "customer")
    || tenantIdArgHasNul(pCtx, argv[2], "region")
@@ -493,7 +493,7 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   char *zErr = 0;
   sqlite3 *db;
   int rc;
-  if( tenantAdminRefused(pCtx, "tenant_add_agent") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_add_agent") ) return;
 
   if( tenantIdArgHasNul(pCtx, argv[0], "customer")
    || tenantIdArgHasNul(pCtx, argv[1], "agent") ){
@@ -616,7 +616,7 @@ static void provisionAddTable(sqlite3_context *pCtx, int argc,
   int bInTxn = 0;
   sqlite3 *db;
   int rc;
-  if( tenantAdminRefused(pCtx, "tenant_add_table") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_add_table") ) return;
 
   db = provEnter(&zErr);
   if( db==0 ){

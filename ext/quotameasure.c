@@ -346,7 +346,7 @@ static void quotaRepairFunc(sqlite3_context *pCtx, int argc,
   char *zErr = 0;
   int rc;
   (void)argc;
-  if( tenantAdminRefused(pCtx, "tenant_storage_repair") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_storage_repair") ) return;
 
   if( tenantSessionOf(sqlite3_context_db_handle(pCtx)) ){
     tenantResultError(pCtx, "tenant_storage_repair() is administrative: "

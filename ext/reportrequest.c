@@ -98,7 +98,7 @@ static void reportRequestIntegration(sqlite3_context *pCtx, int argc,
   char *zErr = 0;
   int rc;
 
-  if( tenantAdminRefused(pCtx, "tenant_request_integration") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_request_integration") ) return;
   if( argc>1 && (sqlite3_value_numeric_type(argv[1])!=SQLITE_INTEGER
                  || (sqlite3_value_int(argv[1])!=0
                      && sqlite3_value_int(argv[1])!=1)) ){
@@ -129,7 +129,7 @@ static void reportRequireCompliance(sqlite3_context *pCtx, int argc,
   int rc;
   int i;
   (void)argc;
-  if( tenantAdminRefused(pCtx, "tenant_require_compliance") ) return;
+  if( tenantAdminDenied(pCtx, "tenant_require_compliance") ) return;
 
   if( zLabels==0 || strlen(zLabels)>=128 ){
     tenantResultError(pCtx, "compliance labels \"%s\" are invalid: pass a "

@@ -48,7 +48,7 @@ sqlite3_mutex *tenantSessionMutex(void){
   return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP2);
 }
 
-int tenantAdminRefused(sqlite3_context *pCtx, const char *zName){
+int tenantAdminDenied(sqlite3_context *pCtx, const char *zName){
   sqlite3 *db = sqlite3_context_db_handle(pCtx);
   TenantSession *p;
   int bBound;
@@ -650,42 +650,60 @@ static int tenantMainHasObjects(sqlite3 *db){
   return bFound;
 }
 
+typedef int (*EnableLoadFunc)(sqlite3*, int);
+
 /*
-** Turn extension loading off on a connection being bound: SQLite does not
-** ask the authorizer about a function in the DEFAULT of a temp table,
-** which runs when a row is written, so load_extension() must fail by
-** itself. The extension's administrative functions refuse a bound
-** connection themselves (tenantAdminRefused). NOTE: other functions stay
-** reachable that way: those the host program registers, such as the
-** shells' readfile() and writefile(), and sqlite_log().
+** Find sqlite3_enable_load_extension(), which is not among the routines a
+** loadable extension receives, in the library that contains
+** sqlite3_libversion(): the host may have loaded SQLite privately, as
+** Python's sqlite3 module does. Returns NULL when it is not found.
 */
-static void tenantSessionDisarm(sqlite3 *db){
-  typedef int (*EnableLoadFunc)(sqlite3*, int);
+static EnableLoadFunc tenantFindEnableLoad(void){
   EnableLoadFunc xEnable;
   Dl_info info;
-  void *pLib = 0;
 
-  /* sqlite3_enable_load_extension() is not among the routines a loadable
-  ** extension receives, and the host may have loaded SQLite privately
-  ** (Python's sqlite3 module does): find it in the library that contains
-  ** sqlite3_libversion(). */
   xEnable = (EnableLoadFunc)dlsym(RTLD_DEFAULT,
                                   "sqlite3_enable_load_extension");
   if( xEnable==0 && dladdr((void*)sqlite3_api->libversion, &info)
    && info.dli_fname ){
-    pLib = dlopen(info.dli_fname, RTLD_NOW|RTLD_NOLOAD);
+    void *pLib = dlopen(info.dli_fname, RTLD_NOW|RTLD_NOLOAD);
     if( pLib ){
       xEnable = (EnableLoadFunc)dlsym(pLib, "sqlite3_enable_load_extension");
+      dlclose(pLib);   /* the host keeps the library loaded */
     }
   }
-  if( xEnable ){
-    xEnable(db, 0);
+  return xEnable;
+}
+
+/*
+** Turn extension loading off on a connection being bound: SQLite does not
+** ask the authorizer about a function in the DEFAULT of a temp table,
+** which runs when a row is written, so load_extension() must fail by
+** itself. The administrative functions check for a bound connection
+** themselves (tenantAdminDenied). NOTE: functions that the host program
+** registers, such as the shells' readfile() and writefile(), and
+** sqlite_log() stay reachable that way.
+*/
+static void tenantSessionDisarm(sqlite3 *db){
+  static EnableLoadFunc xEnable = 0;
+  static int bLooked = 0;
+  EnableLoadFunc xFound;
+
+  /* Looked up once per process, under the session list's mutex. */
+  sqlite3_mutex_enter(tenantSessionMutex());
+  if( !bLooked ){
+    xEnable = tenantFindEnableLoad();
+    bLooked = 1;
+  }
+  xFound = xEnable;
+  sqlite3_mutex_leave(tenantSessionMutex());
+  if( xFound ){
+    xFound(db, 0);
   }else{
     sqlite3_log(SQLITE_WARNING, "tenant: cannot turn extension loading off"
         " on a bound connection: sqlite3_enable_load_extension() not found"
         " in the host");
   }
-  if( pLib ) dlclose(pLib);
 }
 
 /* tenant_bind(customer [, agent]) */

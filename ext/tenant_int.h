@@ -283,14 +283,12 @@ int tenantSessionRegister(sqlite3 *db, char **pzErr);
 int tenantSessionIsRegistered(sqlite3 *db);
 
 /*
-** Refuse administrative function zName, with the authorizer's message and
-** SQLITE_AUTH, when it runs on a connection bound to a customer, and
-** return 1; return 0 otherwise. The authorizer denies these functions in
-** a bound session's statements, but SQLite does not ask it about a
-** function in a column DEFAULT or CHECK of a temp table, so each
-** administrative function checks again itself.
+** Deny administrative function zName on a connection bound to a customer:
+** set the authorizer's message and SQLITE_AUTH as its result and return 1.
+** Return 0 on other connections. SQLite does not ask the authorizer about
+** a function in a temp table's DEFAULT, so each such function checks too.
 */
-int tenantAdminRefused(sqlite3_context *pCtx, const char *zName);
+int tenantAdminDenied(sqlite3_context *pCtx, const char *zName);
 
 /* The session bound to db, or NULL when db is not bound. */
 TenantSession *tenantSessionOf(sqlite3 *db);
@@ -516,10 +514,10 @@ struct TenantWalSeen {
 /*
 ** Return the database size in bytes that the last commit frame before
 ** byte iEnd of the WAL pWal records, or -1 when there is none. The caller
-** is about to write the frame at iEnd and holds the WAL's write lock, so
+** is about to write the frame at iEnd and has the WAL's write lock. So
 ** every earlier frame since the WAL was last reset is committed or belongs
-** to the caller's own transaction: only frame headers are read, and no
-** checksum is verified. *pSeen is what an earlier call for the same WAL
+** to the caller's own transaction, and only frame headers are read,
+** without checksums. *pSeen is what an earlier call for the same WAL
 ** found, or zeros; it is updated.
 */
 sqlite3_int64 tenantWalCommittedBefore(sqlite3_file *pWal, sqlite3_int64 iEnd,

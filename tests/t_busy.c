@@ -110,8 +110,8 @@ static void testTwoWriters(sqlite3 *dbAdmin){
 /*
 ** A write inside BEGIN after the transaction has read the file, while
 ** another connection committed to it, fails as a plain SQLite write does:
-** SQLITE_BUSY, with SQLITE_BUSY_SNAPSHOT as its extended code, so the
-** application knows to roll back rather than retry. Run both with and
+** SQLITE_BUSY, with SQLITE_BUSY_SNAPSHOT as its extended code, which directs
+** the application to roll back rather than retry. Run both with and
 ** without extended result codes turned on.
 */
 static void testBusySnapshot(int bExtended){
