@@ -61,7 +61,7 @@ static int tenantTableIsIntrospection(const char *zTable){
 ** sqlcipher_export() runs SQL built from its argument with the schema
 ** writable. The others reach files or load code.
 */
-static int tenantFunctionIsDenied(const char *zName){
+int tenantFunctionIsDenied(const char *zName){
   static const char *const azDenied[] = {
     "load_extension", "fts3_tokenizer", "readfile", "writefile", "edit",
     "lsmode", "sqlite_dbdata", "sha3_query",
@@ -88,6 +88,21 @@ static int tenantTableIsIsolated(TenantSession *p, const char *zTable){
     if( sqlite3_stricmp(p->aTable[i].zName, zTable)==0 ) return 1;
   }
   return 0;
+}
+
+/* Whether the session may not INSERT or UPDATE table zTable of schema
+** zDb because of a DEFAULT (authdefinition.c). Isolation tables declare
+** none, and SQLite writes sqlite_temp_master itself as it creates a temp
+** table. */
+static int tenantTempWriteIsDenied(TenantSession *p, const char *zTable,
+                                   const char *zDb){
+  if( !p->bTempWriteDenied && p->nUnchecked==0 ) return 0;
+  if( zDb==0 || sqlite3_stricmp(zDb, "temp")!=0 ) return 0;
+  if( zTable==0 || sqlite3_stricmp(zTable, "sqlite_temp_master")==0 ){
+    return 0;
+  }
+  if( tenantTableIsIsolated(p, zTable) ) return 0;
+  return tenantSessionTempWriteIsDenied(p, zTable);
 }
 
 /* Record zName as a table an unqualified read may resolve to. */
@@ -299,6 +314,8 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
+      if( tenantTempWriteIsDenied(p, zArg1, zDb) ) return SQLITE_DENY;
+      /* fall through */
     case SQLITE_DELETE:
       if( tenantStatementIsDenied(p) ) return SQLITE_DENY;
       return tenantSchemaIsOpen(p, zDb) ? SQLITE_OK : SQLITE_DENY;
@@ -313,6 +330,11 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
     /* The session's own scratch objects live in temp. */
     case SQLITE_CREATE_TEMP_TABLE:
+      /* Its DEFAULT clauses are checked when it starts (authdefinition.c). */
+      if( tenantSessionDefinitionPending(p, zArg1)!=SQLITE_OK ){
+        return SQLITE_DENY;
+      }
+      return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;
     case SQLITE_CREATE_TEMP_VIEW:
       return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;
     case SQLITE_CREATE_TEMP_INDEX:

@@ -102,33 +102,33 @@ static int tenantSessionTrace(unsigned, void*, void*, void*);
 static void tenantSessionDisarm(sqlite3*);
 
 /*
-** Statements started inside the bracket are not counted. A metered session
-** also removes its trace for the bracket on hosts that format a "-- <sql>"
+** Statements started inside the bracket are not counted. A session also
+** removes its trace for the bracket on hosts that format a "-- <sql>"
 ** copy of every statement that a virtual table runs, only for the trace
 ** callback to skip it. Callgrind counted about a thousand instructions per
 ** inner statement for that copy in SQLite 3.40.1. SQLite 3.15.2 passes the
 ** text as it is, so removing the trace there would cost its two mutex
 ** round trips for nothing. Versions in between were not tried.
 */
-static int tenantSessionTraceFormats(TenantSession *p){
-  return p->pMeter && tenantHostVersion()>=3016000;
+static int tenantSessionTraceFormats(void){
+  return tenantHostVersion()>=3016000;
 }
 
 void tenantSessionEnterInternal(TenantSession *p){
-  if( p->nInternal++==0 && tenantSessionTraceFormats(p) ){
+  if( p->nInternal++==0 && tenantSessionTraceFormats() ){
     sqlite3_trace_v2(p->db, 0, 0, 0);
   }
 }
 
 void tenantSessionTraceRestore(TenantSession *p){
-  if( p->pMeter && p->nInternal==0 ){
+  if( p->nInternal==0 ){
     sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
   }
 }
 
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
-  if( --p->nInternal==0 && tenantSessionTraceFormats(p) ){
+  if( --p->nInternal==0 && tenantSessionTraceFormats() ){
     sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
   }
 }
@@ -166,6 +166,7 @@ static void tenantSessionReset(TenantSession *p){
   sqlite3_free(p->zModules);
   p->zModules = 0;
   p->nModules = 0;
+  tenantSessionDefinitionsFree(p);
   p->bBound = 0;
   p->bMetered = 0;
   p->bBinding = 0;
@@ -424,12 +425,15 @@ static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
 }
 
 /* SQLITE_TRACE_STMT: count each statement the application executes as
-** one API call. Statements the extension runs itself are not counted. */
+** one API call, and check the functions its CREATE statements call.
+** Statements the extension runs itself are neither counted nor checked. */
 static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
                               void *pSql){
   TenantSession *p = (TenantSession*)pArg;
-  (void)eType; (void)pStmt; (void)pSql;
-  if( p->nInternal==0 && p->pMeter ) tenantMeterCount(p->pMeter);
+  (void)eType; (void)pStmt;
+  if( p->nInternal>0 ) return 0;
+  if( p->pMeter ) tenantMeterCount(p->pMeter);
+  tenantSessionCheckDefinition(p, (const char*)pSql);
   return 0;
 }
 
@@ -623,9 +627,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   p->nInternal--;
-  if( p->pMeter ){
-    sqlite3_trace_v2(db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
-  }
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
   sqlite3_log(SQLITE_OK, "tenant: connection bound to customer \"%s\"%s%s",
               p->plan.zCustomer, p->plan.zAgent[0] ? " as agent " : "",
               p->plan.zAgent);

@@ -48,6 +48,10 @@ struct TenantSession {
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
                                      ** write last found the customer active */
   TenantMeter *pMeter;               /* API call count, NULL when off */
+  int nUnchecked;                    /* temp tables prepared whose CREATE */
+  char **azUnchecked;                /*   text has not been checked */
+  int bTempWriteDenied;              /* a CREATE called a denied function:
+                                     ** temp tables are read-only (permanent) */
   TenantSession *pNext;              /* list of all sessions */
 };
 
@@ -93,6 +97,17 @@ int tenantSessionKnow(TenantSession *p, const char *zName);
 /* Record the catalog's number of application tables, which the
 ** authorizer compares against to find a stale session (authorizer.c). */
 int tenantSessionMarkAppTables(TenantSession *p, char **pzErr);
+
+/* Whether a bound session may not call function zName (authorizer.c). */
+int tenantFunctionIsDenied(const char *zName);
+
+/* The checks of the CREATE statements of a session (authdefinition.c):
+** record a temp table as it is prepared, check the text of a statement as
+** it starts, and tell whether the session may write temp table zTable. */
+int tenantSessionDefinitionPending(TenantSession *p, const char *zTable);
+void tenantSessionCheckDefinition(TenantSession *p, const char *zSql);
+int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable);
+void tenantSessionDefinitionsFree(TenantSession *p);
 
 /* The authorizer of a bound connection; pArg is its TenantSession. */
 int tenantAuthorize(void *pArg, int eAction, const char *zArg1,

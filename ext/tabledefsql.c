@@ -11,6 +11,7 @@
 ** comments, written in parentheses.
 */
 #include "tabledef.h"
+#include "sqltoken.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
@@ -45,23 +46,6 @@ static const char *const azKeyword[] = {
   "WHEN", "WHERE", "WINDOW", "WITH", "WITHOUT", 0
 };
 
-/* Character classes of SQLite's tokenizer, for ASCII. */
-static int sqlIsSpace(unsigned char c){
-  return c==' ' || c=='\t' || c=='\n' || c=='\f' || c=='\r';
-}
-static int sqlIsDigit(unsigned char c){ return c>='0' && c<='9'; }
-static int sqlIsXDigit(unsigned char c){
-  return sqlIsDigit(c) || (c>='a' && c<='f') || (c>='A' && c<='F');
-}
-static int sqlIsAlpha(unsigned char c){
-  return (c>='a' && c<='z') || (c>='A' && c<='Z');
-}
-/* A character of an unquoted identifier, as SQLite's tokenizer reads
-** one: letters, digits, '_', '$' and every byte of a UTF-8 sequence. */
-static int sqlIsIdChar(unsigned char c){
-  return sqlIsAlpha(c) || sqlIsDigit(c) || c=='_' || c=='$' || c>=0x80;
-}
-
 static int sqlIsKeyword(const char *z, int n){
   int i;
   for(i=0; azKeyword[i]; i++){
@@ -77,11 +61,11 @@ static int sqlIsKeyword(const char *z, int n){
 static int sqlSizeLen(const unsigned char *z){
   int i = (z[0]=='+' || z[0]=='-') ? 1 : 0;
   int nDigit = 0;
-  while( sqlIsDigit(z[i]) ){ i++; nDigit++; }
+  while( tenantSqlIsDigit(z[i]) ){ i++; nDigit++; }
   if( nDigit==0 ) return 0;
   if( z[i]=='.' ){
     i++;
-    while( sqlIsDigit(z[i]) ) i++;
+    while( tenantSqlIsDigit(z[i]) ) i++;
   }
   return i;
 }
@@ -98,93 +82,40 @@ int provTypeCheck(const char *zType, const char **pzWord, int *pnWord){
   int nNumber = 0;
   int nWord = 0;
 
-  while( sqlIsSpace(*z) ) z++;
-  while( sqlIsAlpha(*z) || *z=='_' ){
+  while( tenantSqlIsSpace(*z) ) z++;
+  while( tenantSqlIsAlpha(*z) || *z=='_' ){
     const unsigned char *zStart = z;
-    while( sqlIsAlpha(*z) || sqlIsDigit(*z) || *z=='_' ) z++;
+    while( tenantSqlIsAlpha(*z) || tenantSqlIsDigit(*z) || *z=='_' ) z++;
     if( sqlIsKeyword((const char*)zStart, (int)(z-zStart)) ){
       *pzWord = (const char*)zStart;
       *pnWord = (int)(z-zStart);
       return PROV_TYPE_KEYWORD;
     }
     nWord++;
-    if( !sqlIsSpace(*z) ) break;
-    while( sqlIsSpace(*z) ) z++;
+    if( !tenantSqlIsSpace(*z) ) break;
+    while( tenantSqlIsSpace(*z) ) z++;
   }
   if( *z==0 ) return PROV_TYPE_OK;
   if( *z!='(' || nWord==0 ) return PROV_TYPE_INVALID;
   z++;
   while( nNumber<2 ){
     int n;
-    while( sqlIsSpace(*z) ) z++;
+    while( tenantSqlIsSpace(*z) ) z++;
     n = sqlSizeLen(z);
     if( n==0 ) return PROV_TYPE_INVALID;
     z += n;
-    while( sqlIsSpace(*z) ) z++;
+    while( tenantSqlIsSpace(*z) ) z++;
     nNumber++;
     if( *z!=',' ) break;
     z++;
   }
   if( *z!=')' ) return PROV_TYPE_INVALID;
   z++;
-  while( sqlIsSpace(*z) ) z++;
+  while( tenantSqlIsSpace(*z) ) z++;
   return *z==0 ? PROV_TYPE_OK : PROV_TYPE_INVALID;
 }
 
 /* ---- DEFAULT clauses ---------------------------------------------------- */
-
-/* Length of the numeric literal at z, as SQLite's tokenizer reads one
-** (decimal with optional fraction and exponent, or hexadecimal), or 0. */
-static int sqlNumberLen(const unsigned char *z){
-  int i = 0;
-  int nDigit = 0;
-  if( z[0]=='0' && (z[1]=='x' || z[1]=='X') && sqlIsXDigit(z[2]) ){
-    for(i=2; sqlIsXDigit(z[i]); i++){}
-    return i;
-  }
-  while( sqlIsDigit(z[i]) ){ i++; nDigit++; }
-  if( z[i]=='.' ){
-    i++;
-    while( sqlIsDigit(z[i]) ){ i++; nDigit++; }
-  }
-  if( nDigit==0 ) return 0;
-  if( (z[i]=='e' || z[i]=='E')
-   && (sqlIsDigit(z[i+1])
-       || ((z[i+1]=='+' || z[i+1]=='-') && sqlIsDigit(z[i+2]))) ){
-    i += 2;
-    while( sqlIsDigit(z[i]) ) i++;
-  }
-  return i;
-}
-
-/* Length of the quoted token at z, which starts with ', ", ` or [,
-** through its closing quote, or 0 when it is not closed. A doubled
-** closing quote inside '...', "..." and `...` stands for one quote. */
-static int sqlQuotedLen(const unsigned char *z){
-  unsigned char cClose = z[0]=='[' ? ']' : z[0];
-  int i = 1;
-  for(;;){
-    if( z[i]==0 ) return 0;
-    if( z[i]==cClose ){
-      if( cClose!=']' && z[i+1]==cClose ){
-        i += 2;
-        continue;
-      }
-      return i+1;
-    }
-    i++;
-  }
-}
-
-/* Length of the blob literal x'...' at z, with an even number of
-** hexadecimal digits, or 0. */
-static int sqlBlobLen(const unsigned char *z){
-  int i;
-  if( (z[0]!='x' && z[0]!='X') || z[1]!='\'' ) return 0;
-  for(i=2; sqlIsXDigit(z[i]); i++){}
-  if( z[i]!='\'' || (i-2)%2!=0 ) return 0;
-  return i+1;
-}
 
 /* The value of the quoted identifier z of n bytes, without its quotes,
 ** as a string literal of the physical DDL. */
@@ -225,7 +156,7 @@ static int sqlCheckExpression(sqlite3 *db, const char *zText, int n){
       return PROV_DEFAULT_COMMENT;
     }
     if( c=='\'' || c=='"' || c=='`' || c=='[' ){
-      int nQuoted = sqlQuotedLen(z+i);
+      int nQuoted = tenantSqlQuotedLen(z+i);
       if( nQuoted==0 || i+nQuoted>n ) return PROV_DEFAULT_INVALID;
       i += nQuoted;
       continue;
@@ -277,18 +208,18 @@ int provDefaultClause(sqlite3 *db, const char *zDflt, char **pzClause,
 
   *pzClause = 0;
   *pzInfo = 0;
-  while( n>0 && sqlIsSpace(z[0]) ){ z++; n--; }
-  while( n>0 && sqlIsSpace(z[n-1]) ) n--;
+  while( n>0 && tenantSqlIsSpace(z[0]) ){ z++; n--; }
+  while( n>0 && tenantSqlIsSpace(z[n-1]) ) n--;
   if( n==0 ) return PROV_DEFAULT_INVALID;
   nSign = (z[0]=='+' || z[0]=='-') ? 1 : 0;
 
-  if( (n>nSign && sqlNumberLen(z+nSign)==n-nSign)
-   || (z[0]=='\'' && sqlQuotedLen(z)==n)
-   || sqlBlobLen(z)==n ){
+  if( (n>nSign && tenantSqlNumberLen(z+nSign)==n-nSign)
+   || (z[0]=='\'' && tenantSqlQuotedLen(z)==n)
+   || tenantSqlBlobLen(z)==n ){
     *pzClause = sqlite3_mprintf("%.*s", n, z);
-  }else if( sqlIsAlpha(z[0]) || z[0]=='_' || z[0]>=0x80 ){
+  }else if( tenantSqlIsAlpha(z[0]) || z[0]=='_' || z[0]>=0x80 ){
     int i = 1;
-    while( i<n && sqlIsIdChar(z[i]) ) i++;
+    while( i<n && tenantSqlIsIdChar(z[i]) ) i++;
     if( i==n ){
       const char *zWord = (const char*)z;
       if( (n==4 && sqlite3_strnicmp(zWord, "NULL", 4)==0)
@@ -307,7 +238,7 @@ int provDefaultClause(sqlite3 *db, const char *zDflt, char **pzClause,
         if( *pzClause==0 ) return SQLITE_NOMEM;
       }
     }
-  }else if( (z[0]=='"' || z[0]=='`' || z[0]=='[') && sqlQuotedLen(z)==n ){
+  }else if( (z[0]=='"' || z[0]=='`' || z[0]=='[') && tenantSqlQuotedLen(z)==n ){
     *pzClause = sqlIdentifierAsString((const char*)z, n);
     if( *pzClause==0 ) return SQLITE_NOMEM;
   }

@@ -64,3 +64,15 @@ SELECT 'victim rows seen', count(*) FROM basic_communications WHERE customer_id 
 -- 7. The victim's row is intact.
 .open file:victim?vfs=tenant
 SELECT 'victim sees', customer_id, id, data FROM basic_communications;
+
+-- 8. A temp table whose DEFAULT calls the shell's writefile(): SQLite does
+-- not ask the authorizer about it, so the session's temp tables become
+-- read-only and no file is written.
+.system rm -f sqltests/tmp/hostile-written
+.open file:mallory?vfs=tenant
+CREATE TEMP TABLE scratch(a DEFAULT ("writefile"('sqltests/tmp/hostile-written', 'x')), b);
+INSERT INTO scratch(b) VALUES (1);
+SELECT 'scratch rows', count(*) FROM scratch;
+.system test -e sqltests/tmp/hostile-written && echo 'file written' || echo 'no file written'
+INSERT INTO basic_communications(id, data) VALUES ('after', 'still writable');
+SELECT 'mallory rows', count(*) FROM basic_communications;
