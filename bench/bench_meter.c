@@ -12,7 +12,8 @@
 ** stays at its default of 10 GB, so every write is checked against it.
 **
 ** Output: per workload, the median, min and max time of each mode, the
-** ratio of the medians and the ratio of the minimums.
+** ratio of the medians, the ratio of the minimums, and the median of the
+** ratios of the two runs of each round (paired).
 **
 ** Usage: bench_meter [rounds [workload [on|off]]]: 11 rounds of every
 ** workload in both modes by default. Built with -DBENCH_CALLGRIND, the
@@ -209,21 +210,27 @@ int main(int argc, char **argv){
   }
   printf("host %s (SQLite %s), %d rounds\n", HOST_NAME, sqlite3_libversion(),
          nRound);
-  printf("%-11s %12s %12s %12s %12s %12s %12s %7s %7s\n", "workload",
+  printf("%-11s %12s %12s %12s %12s %12s %12s %7s %7s %7s\n", "workload",
          "off median", "off min", "off max", "on median", "on min", "on max",
-         "median", "min");
+         "median", "min", "paired");
   for(w=0; w<N_WORKLOAD; w++){
     double aMed[2];
+    double aRatio[MAX_ROUNDS];
     if( zOnly && strcmp(zOnly, azWorkload[w])!=0 ) continue;
+
+    /* The two runs of one round ran next to each other, so the median of
+    ** their ratios is the least affected by drift over the whole run. */
+    for(r=0; r<nRound; r++) aRatio[r] = aTime[w][1][r]/aTime[w][0][r];
+    qsort(aRatio, nRound, sizeof(double), compareDouble);
     for(m=0; m<2; m++){
       qsort(aTime[w][m], nRound, sizeof(double), compareDouble);
       aMed[m] = aTime[w][m][nRound/2];
     }
     printf("%-11s %10.2fms %10.2fms %10.2fms %10.2fms %10.2fms %10.2fms"
-           " %6.3fx %6.3fx\n", azWorkload[w],
+           " %6.3fx %6.3fx %6.3fx\n", azWorkload[w],
            aMed[0]*1e3, aTime[w][0][0]*1e3, aTime[w][0][nRound-1]*1e3,
            aMed[1]*1e3, aTime[w][1][0]*1e3, aTime[w][1][nRound-1]*1e3,
-           aMed[1]/aMed[0], aTime[w][1][0]/aTime[w][0][0]);
+           aMed[1]/aMed[0], aTime[w][1][0]/aTime[w][0][0], aRatio[nRound/2]);
   }
   sqlite3_close(dbAdmin);
   return 0;
