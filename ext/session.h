@@ -1,7 +1,8 @@
 /*
 ** Private interface of sessions, shared by session.c (binding),
-** sessiontemp.c (the temp schema of a bound connection) and authorizer.c
-** (the authorizer of a bound connection).
+** sessiontemp.c and sessiontempwrite.c (the temp schema of a bound
+** connection), authorizer.c and authdefinition.c (the authorizer of a
+** bound connection).
 */
 #ifndef TENANT_SESSION_H
 #define TENANT_SESSION_H
@@ -90,6 +91,16 @@ int tenantSessionPrewrite(TenantSession *p, TenantTempList *pList,
 int tenantSessionIsolate(TenantSession *p, int bAtOpen,
                          TenantTempList *pEarly, char **pzErr);
 void tenantSessionDropTemp(TenantSession *p);
+
+/* Writing a binding's temp tables straight into the temp schema
+** (sessiontempwrite.c). tenantSessionTempReload() returns how this host
+** reads the temp schema again: 0 not known yet, 1 at a new schema cookie,
+** 2 only once every schema is discarded. */
+int tenantSessionTempReload(void);
+int tenantSessionCanWriteTemp(TenantSession *p, int *pbCookie,
+                              int *piCookie);
+int tenantSessionCreateAll(TenantSession *p, TenantTempList *pList,
+                           int bCookie, int iCookie, char **pzErr);
 
 /* Record zName as a table an unqualified read may resolve to. */
 int tenantSessionKnow(TenantSession *p, const char *zName);
