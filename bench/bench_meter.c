@@ -8,6 +8,10 @@
 **   autocommit  200 inserts, each its own transaction
 **   update      2,000 updates of one row's data in one transaction
 **   select      5,000 point SELECTs (metering counts each as one call)
+**   floor       no extension: 200 transactions of plain SQLite, each an
+**               insert into a table with the columns of the Onyx table;
+**               "on" also updates one row of a second table in each, as
+**               storage accounting does at every commit
 ** The table is emptied between rounds, outside the timing. The Onyx limit
 ** stays at its default of 10 GB, so every write is checked against it.
 **
@@ -42,12 +46,15 @@
 # define HOST_NAME "sqlite"
 #endif
 
-#define N_WORKLOAD 4
+#define N_WORKLOAD 5
 #define MAX_ROUNDS 101
 
 static const char *const azWorkload[N_WORKLOAD] = {
-  "batch", "autocommit", "update", "select"
+  "batch", "autocommit", "update", "select", "floor"
 };
+#define WORKLOAD_FLOOR 4
+
+static char zFloorPath[4200];      /* database of the floor workload */
 
 static double nowSeconds(void){
   struct timespec ts;
@@ -78,13 +85,65 @@ static sqlite3 *openSession(int bMeter){
   return db;
 }
 
+/*
+** The floor workload: what one more row written to another table costs a
+** single-row transaction in plain SQLite, in a WAL database of the same
+** settings as a placement file. Returns seconds.
+*/
+static double runFloor(int bExtra){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pInsert = 0;
+  sqlite3_stmt *pUsage = 0;
+  double t0, t1;
+  int i;
+
+  check(sqlite3_open(zFloorPath, &db), db, "open floor database");
+  execOrDie(db, "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE IF NOT EXISTS rows_(customer_id TEXT NOT NULL, id TEXT"
+      " NOT NULL, data TEXT, PRIMARY KEY(customer_id, id));"
+      "CREATE TABLE IF NOT EXISTS usage_(customer_id TEXT PRIMARY KEY,"
+      " bytes INTEGER);"
+      "INSERT OR IGNORE INTO usage_ VALUES('bench-x', 0)");
+  check(sqlite3_prepare_v2(db, "INSERT INTO rows_ VALUES('bench-x', ?1,"
+        " printf('%.200c','d'))", -1, &pInsert, 0), db, "prepare insert");
+  check(sqlite3_prepare_v2(db, "UPDATE usage_ SET bytes=bytes+250 WHERE"
+        " customer_id='bench-x'", -1, &pUsage, 0), db, "prepare update");
+
+  BENCH_COLLECT();
+  t0 = nowSeconds();
+  for(i=0; i<200; i++){
+    char zId[32];
+    snprintf(zId, sizeof(zId), "b%06d", i);
+    execOrDie(db, "BEGIN");
+    sqlite3_bind_text(pInsert, 1, zId, -1, SQLITE_TRANSIENT);
+    check(sqlite3_step(pInsert), db, "insert");
+    sqlite3_reset(pInsert);
+    if( bExtra ){
+      check(sqlite3_step(pUsage), db, "update");
+      sqlite3_reset(pUsage);
+    }
+    execOrDie(db, "COMMIT");
+  }
+  t1 = nowSeconds();
+  BENCH_COLLECT();
+
+  sqlite3_finalize(pInsert);
+  sqlite3_finalize(pUsage);
+  execOrDie(db, "DELETE FROM rows_");
+  sqlite3_close(db);
+  return t1 - t0;
+}
+
 /* Run workload w once on a fresh session; returns seconds. */
 static double runWorkload(int w, int bMeter){
-  sqlite3 *db = openSession(bMeter);
+  sqlite3 *db;
   sqlite3_stmt *pStmt = 0;
   double t0, t1;
   int nStep;
   int i;
+
+  if( w==WORKLOAD_FLOOR ) return runFloor(bMeter);
+  db = openSession(bMeter);
 
   /* The update and select workloads work on rows written first. */
   if( w>=2 ){
@@ -173,6 +232,7 @@ int main(int argc, char **argv){
   strcat(zRoot, "/bench/tmp/meter-" HOST_NAME);
   snprintf(zCmd, sizeof(zCmd), "rm -rf '%s' && mkdir -p '%s'", zRoot, zRoot);
   if( system(zCmd)!=0 ) return 1;
+  snprintf(zFloorPath, sizeof(zFloorPath), "%s/floor.db", zRoot);
   setenv("TENANT_ROOT", zRoot, 1);
   setenv("TENANT_MASTER_KEY", "bench-master-key-0123456789abcdefghijklm", 1);
 
