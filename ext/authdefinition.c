@@ -1,21 +1,24 @@
 /*
-** Function calls in the CREATE statements of a bound session.
+** Function calls in the definitions of a bound session's temp tables.
 **
 ** SQLite resolves the functions in a column's DEFAULT only when an INSERT,
 ** or a conflict that replaces a NOT NULL column, evaluates it, and it does
 ** not ask the authorizer about them (SQLite 3.15.2 and 3.40.1). So a temp
 ** table whose DEFAULT calls a function that the authorizer denies, such as
 ** the shells' writefile() or SQLCipher's sqlcipher_export(), would call it
-** on every row written. The session's trace callback passes each statement
-** here as it starts, before it creates anything. When the text of a CREATE
-** statement calls a denied function anywhere, the session denies every
-** later INSERT and UPDATE of its temp tables, which can then only be read,
-** deleted from or dropped.
+** on every row written.
 **
-** A temp table that the authorizer has seen prepared, but whose CREATE text
-** has not been checked, is read-only too. That happens when the host
-** program removes or replaces the trace callback between preparing a
-** CREATE statement and running it.
+** The authorizer therefore records the name of every temp table a session
+** prepares to create, and denies writes to it while it is recorded. When a
+** CREATE statement of the session finishes, its SQLITE_TRACE_PROFILE
+** callback reads the definition that sqlite_temp_master stores for each
+** recorded name, which is the text SQLite itself parses. A definition that
+** calls a denied function anywhere makes every temp table of the session
+** read-only for good. A clean definition ends the record. A name with no
+** table yet stays recorded, because the statement that creates it may
+** still run. So a CREATE that ran without the check, because the host
+** program had removed the trace callback, leaves its table read-only until
+** the next CREATE of the session finishes with the callback in place.
 */
 #include "session.h"
 #include "sqltoken.h"
@@ -91,72 +94,6 @@ static int definitionFindDeniedCall(const unsigned char *z, char *zName){
   return 0;
 }
 
-/* Read the token at z+*pi, after white space and comments, into *pz and
-** *pn, and move *pi past it. Returns 0 at the end of the text. */
-static int definitionNextToken(const unsigned char *z, int *pi,
-                               const unsigned char **pz, int *pn){
-  int i = *pi + tenantSqlSpaceLen(z + *pi);
-  int n;
-  if( z[i]==0 ) return 0;
-  n = definitionNameLen(z+i);
-  if( n==0 ) n = 1;
-  *pz = z+i;
-  *pn = n;
-  *pi = i+n;
-  return 1;
-}
-
-static int definitionTokenIs(const unsigned char *z, int n,
-                             const char *zWord){
-  return (int)strlen(zWord)==n
-      && sqlite3_strnicmp((const char*)z, zWord, n)==0;
-}
-
-/*
-** Copy into zName the name of the table that CREATE statement z creates,
-** without quotes or schema. Returns 0 for any other CREATE statement.
-*/
-static int definitionTableName(const unsigned char *z, char *zName){
-  const unsigned char *zTok;
-  int i = 0;
-  int n;
-
-  if( !definitionNextToken(z, &i, &zTok, &n) ) return 0;      /* CREATE */
-  if( !definitionNextToken(z, &i, &zTok, &n) ) return 0;
-  if( definitionTokenIs(zTok, n, "TEMP")
-   || definitionTokenIs(zTok, n, "TEMPORARY") ){
-    if( !definitionNextToken(z, &i, &zTok, &n) ) return 0;
-  }
-  if( !definitionTokenIs(zTok, n, "TABLE") ) return 0;
-  if( !definitionNextToken(z, &i, &zTok, &n) ) return 0;
-  if( definitionTokenIs(zTok, n, "IF") ){
-    if( !definitionNextToken(z, &i, &zTok, &n)
-     || !definitionTokenIs(zTok, n, "NOT")
-     || !definitionNextToken(z, &i, &zTok, &n)
-     || !definitionTokenIs(zTok, n, "EXISTS")
-     || !definitionNextToken(z, &i, &zTok, &n) ){
-      return 0;
-    }
-  }
-  if( definitionNameLen(zTok)!=n ) return 0;
-  definitionCopyName(zTok, n, zName);
-
-  /* "schema.name": the name follows the dot. */
-  {
-    int iAfter = i;
-    const unsigned char *zDot;
-    int nDot;
-    if( definitionNextToken(z, &iAfter, &zDot, &nDot) && zDot[0]=='.' ){
-      if( !definitionNextToken(z, &iAfter, &zTok, &n)
-       || definitionNameLen(zTok)!=n ){
-        return 0;
-      }
-      definitionCopyName(zTok, n, zName);
-    }
-  }
-  return 1;
-}
-
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable){
   char **azNew;
   if( zTable==0 ) return SQLITE_OK;
@@ -170,42 +107,83 @@ int tenantSessionDefinitionPending(TenantSession *p, const char *zTable){
   return SQLITE_OK;
 }
 
-/* Forget every pending entry for table zTable, whose text was checked. */
-static void definitionChecked(TenantSession *p, const char *zTable){
+/* Forget the recorded names. */
+static void tenantSessionDefinitionsForget(TenantSession *p){
+  int i;
+  for(i=0; i<p->nUnchecked; i++) sqlite3_free(p->azUnchecked[i]);
+  sqlite3_free(p->azUnchecked);
+  p->azUnchecked = 0;
+  p->nUnchecked = 0;
+}
+
+/* Whether statement text zSql starts with CREATE, after white space,
+** comments and the empty statements that SQLite skips. */
+static int definitionIsCreate(const char *zSql){
+  const unsigned char *z = (const unsigned char*)zSql;
   int i = 0;
+  for(;;){
+    i += tenantSqlSpaceLen(z+i);
+    if( z[i]!=';' ) break;
+    i++;
+  }
+  return sqlite3_strnicmp((const char*)z+i, "CREATE", 6)==0
+      && !tenantSqlIsIdChar(z[i+6]);
+}
+
+/*
+** Read the stored definition of recorded table zTable. Returns SQLITE_ROW
+** with *pbDenied set when the table exists, SQLITE_DONE when it does not,
+** or an error code.
+*/
+static int definitionReadTable(TenantSession *p, const char *zTable,
+                               int *pbDenied, char *zName){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+
+  *pbDenied = 0;
+  tenantSessionEnterInternal(p);
+  rc = sqlite3_prepare_v2(p->db, "SELECT sql FROM sqlite_temp_master WHERE "
+                          "type='table' AND name=?1 COLLATE NOCASE", -1,
+                          &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTable, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_ROW ){
+      const unsigned char *zSql = sqlite3_column_text(pStmt, 0);
+      *pbDenied = zSql==0 || definitionFindDeniedCall(zSql, zName);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  tenantSessionLeaveInternal(p);
+  return rc;
+}
+
+void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt){
+  char zName[DEFINITION_MAX_NAME];
+  int i = 0;
+
+  if( p->nUnchecked==0 || !definitionIsCreate(sqlite3_sql(pStmt)) ) return;
+  zName[0] = 0;
   while( i<p->nUnchecked ){
-    if( sqlite3_stricmp(p->azUnchecked[i], zTable)==0 ){
+    int bDenied = 0;
+    int rc = definitionReadTable(p, p->azUnchecked[i], &bDenied, zName);
+    if( rc==SQLITE_ROW && bDenied ){
+      sqlite3_log(SQLITE_AUTH, "tenant: temp table \"%s\" of customer "
+                  "\"%s\" calls %s() in its definition, which sessions may "
+                  "not call: the session's temp tables are read-only from "
+                  "now on", p->azUnchecked[i], p->plan.zCustomer,
+                  zName[0] ? zName : "a function");
+      p->bTempWriteDenied = 1;
+      tenantSessionDefinitionsForget(p);
+      return;
+    }
+    if( rc==SQLITE_ROW ){
       sqlite3_free(p->azUnchecked[i]);
       p->azUnchecked[i] = p->azUnchecked[--p->nUnchecked];
     }else{
       i++;
     }
   }
-}
-
-void tenantSessionCheckDefinition(TenantSession *p, const char *zSql){
-  const unsigned char *z = (const unsigned char*)zSql;
-  char zName[DEFINITION_MAX_NAME];
-  char zTable[DEFINITION_MAX_NAME];
-  int i;
-
-  if( z==0 ) return;
-  i = tenantSqlSpaceLen(z);
-  if( sqlite3_strnicmp((const char*)z+i, "CREATE", 6)!=0
-   || tenantSqlIsIdChar(z[i+6]) ){
-    return;
-  }
-  if( definitionFindDeniedCall(z+i, zName) ){
-    if( !p->bTempWriteDenied ){
-      sqlite3_log(SQLITE_AUTH, "tenant: a statement of customer \"%s\" "
-                  "creates an object that calls %s(), which sessions may "
-                  "not call: its temp tables are read-only from now on",
-                  p->plan.zCustomer, zName);
-    }
-    p->bTempWriteDenied = 1;
-    return;
-  }
-  if( definitionTableName(z+i, zTable) ) definitionChecked(p, zTable);
 }
 
 int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable){
@@ -218,10 +196,6 @@ int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable){
 }
 
 void tenantSessionDefinitionsFree(TenantSession *p){
-  int i;
-  for(i=0; i<p->nUnchecked; i++) sqlite3_free(p->azUnchecked[i]);
-  sqlite3_free(p->azUnchecked);
-  p->azUnchecked = 0;
-  p->nUnchecked = 0;
+  tenantSessionDefinitionsForget(p);
   p->bTempWriteDenied = 0;
 }

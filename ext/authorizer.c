@@ -330,10 +330,12 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
 
     /* The session's own scratch objects live in temp. */
     case SQLITE_CREATE_TEMP_TABLE:
-      /* Its DEFAULT clauses are checked when it starts (authdefinition.c). */
+      /* Its definition is checked when the statement finishes
+      ** (authdefinition.c), which the trace must then report. */
       if( tenantSessionDefinitionPending(p, zArg1)!=SQLITE_OK ){
         return SQLITE_DENY;
       }
+      tenantSessionTraceRestore(p);
       return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;
     case SQLITE_CREATE_TEMP_VIEW:
       return tenantSessionKnow(p, zArg1)==SQLITE_OK ? SQLITE_OK : SQLITE_DENY;

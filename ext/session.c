@@ -114,6 +114,13 @@ static int tenantSessionTraceFormats(void){
   return tenantHostVersion()>=3016000;
 }
 
+/* The trace events a session needs: each statement's start, for the
+** meter, and while a temp table's definition is unchecked, each
+** statement's end (authdefinition.c). */
+static unsigned tenantSessionTraceMask(TenantSession *p){
+  return SQLITE_TRACE_STMT | (p->nUnchecked>0 ? SQLITE_TRACE_PROFILE : 0);
+}
+
 void tenantSessionEnterInternal(TenantSession *p){
   if( p->nInternal++==0 && tenantSessionTraceFormats() ){
     sqlite3_trace_v2(p->db, 0, 0, 0);
@@ -122,14 +129,16 @@ void tenantSessionEnterInternal(TenantSession *p){
 
 void tenantSessionTraceRestore(TenantSession *p){
   if( p->nInternal==0 ){
-    sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
+    sqlite3_trace_v2(p->db, tenantSessionTraceMask(p), tenantSessionTrace,
+                     p);
   }
 }
 
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
   if( --p->nInternal==0 && tenantSessionTraceFormats() ){
-    sqlite3_trace_v2(p->db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
+    sqlite3_trace_v2(p->db, tenantSessionTraceMask(p), tenantSessionTrace,
+                     p);
   }
 }
 
@@ -425,15 +434,19 @@ static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
 }
 
 /* SQLITE_TRACE_STMT: count each statement the application executes as
-** one API call, and check the functions its CREATE statements call.
-** Statements the extension runs itself are neither counted nor checked. */
+** one API call. SQLITE_TRACE_PROFILE: check the temp tables a finished
+** CREATE statement may have made. Statements the extension runs itself
+** are neither counted nor checked. */
 static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
-                              void *pSql){
+                              void *pData){
   TenantSession *p = (TenantSession*)pArg;
-  (void)eType; (void)pStmt;
+  (void)pData;
   if( p->nInternal>0 ) return 0;
-  if( p->pMeter ) tenantMeterCount(p->pMeter);
-  tenantSessionCheckDefinition(p, (const char*)pSql);
+  if( eType==SQLITE_TRACE_STMT ){
+    if( p->pMeter ) tenantMeterCount(p->pMeter);
+  }else if( eType==SQLITE_TRACE_PROFILE ){
+    tenantSessionCheckDefinitions(p, (sqlite3_stmt*)pStmt);
+  }
   return 0;
 }
 
@@ -627,7 +640,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
     return rc;
   }
   p->nInternal--;
-  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, tenantSessionTrace, p);
+  sqlite3_trace_v2(db, tenantSessionTraceMask(p), tenantSessionTrace, p);
   sqlite3_log(SQLITE_OK, "tenant: connection bound to customer \"%s\"%s%s",
               p->plan.zCustomer, p->plan.zAgent[0] ? " as agent " : "",
               p->plan.zAgent);

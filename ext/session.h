@@ -49,8 +49,8 @@ struct TenantSession {
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
                                      ** write last found the customer active */
   TenantMeter *pMeter;               /* API call count, NULL when off */
-  int nUnchecked;                    /* temp tables prepared whose CREATE */
-  char **azUnchecked;                /*   text has not been checked */
+  int nUnchecked;                    /* temp tables prepared whose stored */
+  char **azUnchecked;                /*   definition has not been checked */
   int bTempWriteDenied;              /* a CREATE called a denied function:
                                      ** temp tables are read-only (permanent) */
   TenantSession *pNext;              /* list of all sessions */
@@ -112,11 +112,12 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr);
 /* Whether a bound session may not call function zName (authorizer.c). */
 int tenantFunctionIsDenied(const char *zName);
 
-/* The checks of the CREATE statements of a session (authdefinition.c):
-** record a temp table as it is prepared, check the text of a statement as
-** it starts, and tell whether the session may write temp table zTable. */
+/* The checks of the temp table definitions of a session
+** (authdefinition.c): record a temp table as it is prepared, check the
+** recorded tables' definitions as a CREATE statement finishes, and tell
+** whether the session may write temp table zTable. */
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable);
-void tenantSessionCheckDefinition(TenantSession *p, const char *zSql);
+void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt);
 int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable);
 void tenantSessionDefinitionsFree(TenantSession *p);
 

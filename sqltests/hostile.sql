@@ -76,3 +76,11 @@ SELECT 'scratch rows', count(*) FROM scratch;
 .system test -e sqltests/tmp/hostile-written && echo 'file written' || echo 'no file written'
 INSERT INTO basic_communications(id, data) VALUES ('after', 'still writable');
 SELECT 'mallory rows', count(*) FROM basic_communications;
+
+-- 9. The same behind an empty statement, which SQLite skips, and then a
+-- clean CREATE of the same name that does nothing: still read-only.
+.open file:mallory?vfs=tenant
+;CREATE TEMP TABLE scratch(a DEFAULT (writefile('sqltests/tmp/hostile-written', 'x')), b);
+CREATE TEMP TABLE IF NOT EXISTS scratch(z);
+INSERT INTO scratch(b) VALUES (1);
+.system test -e sqltests/tmp/hostile-written && echo 'file written' || echo 'no file written'

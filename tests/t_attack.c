@@ -509,8 +509,9 @@ static void testTempDefaultAllowed(void){
 
 /*
 ** 13. A CREATE that runs while the host program has removed the session's
-** trace callback is never checked: the table it creates stays read-only,
-** and tables created afterwards with the trace in place do not change that.
+** trace callback is checked when the next CREATE finishes: until then its
+** table is read-only, and a clean CREATE of the same name, which does
+** nothing because the table exists, does not make it writable.
 */
 static void testTempDefaultTraceRemoved(void){
   sqlite3 *db = openWithWriteFile();
@@ -524,14 +525,49 @@ static void testTempDefaultTraceRemoved(void){
   tap_is_int(sqlite3_step(pStmt), SQLITE_DONE,
              "unchecked create: CREATE runs without the trace");
   sqlite3_finalize(pStmt);
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE later(a)"), 0,
-             "unchecked create: later table created");
-  tap_is_str(tap_exec_error(db, "INSERT INTO later VALUES(1)"), 0,
-             "unchecked create: later table written");
   tap_is_str(tap_exec_error(db, "INSERT INTO lg(b) VALUES(1)"),
              "not authorized", "unchecked create: insert refused");
+  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE IF NOT EXISTS lg(z)"), 0,
+             "unchecked create: clean CREATE of the same name");
+  tap_is_str(tap_exec_error(db, "INSERT INTO lg(b) VALUES(2)"),
+             "not authorized", "unchecked create: insert still refused");
+  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE later(a)"), 0,
+             "unchecked create: later table created");
+  tap_is_str(tap_exec_error(db, "INSERT INTO later VALUES(1)"),
+             "not authorized", "unchecked create: later table read-only");
   tap_is_int(nHostWriteFile, 0, "unchecked create: writefile() not called");
   sqlite3_close(db);
+}
+
+/*
+** 14. Empty statements before a CREATE, which SQLite skips, do not hide
+** its DEFAULT, and a clean CREATE IF NOT EXISTS of the same name does not
+** make the table writable.
+*/
+static void testTempDefaultEmptyStatement(void){
+  static const char *const azCreate[] = {
+    ";CREATE TEMP TABLE t(a DEFAULT (writefile('f', 'x')), b)",
+    " ; /* c */ ;\n-- c\n CREATE TEMP TABLE t(a DEFAULT (writefile('f', 'x')), b)",
+  };
+  int i;
+
+  for(i=0; i<(int)(sizeof(azCreate)/sizeof(azCreate[0])); i++){
+    sqlite3 *db = openWithWriteFile();
+    if( !tap_ok(db!=0, "empty statement %d: session of P1 opens", i) ){
+      return;
+    }
+    nHostWriteFile = 0;
+    tap_is_str(tap_exec_error(db, azCreate[i]), 0,
+               "empty statement: table created");
+    tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(1)"),
+               "not authorized", "empty statement: insert refused");
+    tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE IF NOT EXISTS t(z)"), 0,
+               "empty statement: clean CREATE of the same name");
+    tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(2)"),
+               "not authorized", "empty statement: insert still refused");
+    tap_is_int(nHostWriteFile, 0, "empty statement: writefile() not called");
+    sqlite3_close(db);
+  }
 }
 
 int main(void){
@@ -550,6 +586,7 @@ int main(void){
   testTempDefaultHostFunction();
   testTempDefaultAllowed();
   testTempDefaultTraceRemoved();
+  testTempDefaultEmptyStatement();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
