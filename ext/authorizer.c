@@ -159,10 +159,16 @@ static sqlite3_int64 tenantAppTableCount(void){
 
 int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
   sqlite3 *dbCatalog = tenantCatalogEnter();
+  sqlite3_uint64 iEpoch = 0;
+  int bEpoch = 0;
   int rc = SQLITE_ERROR;
 
   p->iAppGeneration = -1;
+  p->bEpochRead = 0;
   if( dbCatalog ){
+    /* The change counter comes before every catalog read below, as a
+    ** scan's full check reads it (tenantSessionScanCheck). */
+    bEpoch = tenantEpochLoad(&iEpoch);
     /* The version comes first: a write between the two reads leaves a
     ** count newer than its version, which only costs one more count. */
     rc = catalogVersionRead(&p->appVersion);
@@ -185,6 +191,8 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr){
             sqlite3_errstr(rcActive));
         return rcActive;
       }
+      p->iEpoch = iEpoch;
+      p->bEpochRead = bEpoch;
     }
     tenantCatalogLeave();
   }

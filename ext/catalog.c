@@ -7,6 +7,7 @@
 ** per project with one folder per placement (database) inside:
 **
 **     <root>/catalog.db
+**     <root>/catalog.db-epoch                   change counter (catalogepoch.c)
 **     <root>/<project>/<database>/owner.db      partitions 1-6, or Onyx's 3
 **     <root>/<project>/<database>/private.db    partitions 7-12, Sapphire only
 **
@@ -400,6 +401,7 @@ static int catalogOpen(const char *zRoot, int bCreate, char **pzErr){
   }
   catalog.db = db;
   sqlite3_log(SQLITE_NOTICE, "tenant: catalog open at %s", catalog.zRoot);
+  tenantEpochOpen(catalog.zRoot);
 
 open_done:
   sqlite3_mutex_leave(catalogMutex());

@@ -131,6 +131,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   char *zErr = 0;
   char *zOpal = 0;
   sqlite3 *db;
+  int bAdvanced = 0;
   int rc;
   int i;
   if( tenantAdminDenied(pCtx, "tenant_decommission") ) return;
@@ -165,9 +166,29 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   }
   sqlite3_finalize(pStmt);
 
-  rc = provExec(db, &zErr, "UPDATE customers SET state='decommissioning'"
-      " WHERE id=?1", 1, azArg);
-  if( rc!=SQLITE_OK ) goto decommission_done;
+  /* The change counter advances under the write lock of the first commit
+  ** and again at the end, in the order that catalogepoch.c explains. */
+  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = tenantEpochAdvance(&zErr);
+    bAdvanced = rc==SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ){
+    rc = provExec(db, &zErr, "UPDATE customers SET state='decommissioning'"
+        " WHERE id=?1", 1, azArg);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  }else{
+    sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  }
+  if( rc!=SQLITE_OK ){
+    if( zErr==0 ){
+      tenantSetError(&zErr, "cannot write the catalog: %s: try again",
+          sqlite3_errmsg(db));
+    }
+    goto decommission_done;
+  }
 
   /* Rows in shared files go row by row; dedicated files go whole. */
   for(i=0; rc==SQLITE_OK && i<pPlan->nFile; i++){
@@ -223,6 +244,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   }
 
 decommission_done:
+  if( bAdvanced ) tenantEpochAdvance(0);
   tenantCatalogLeave();
   sqlite3_free(zOpal);
   sqlite3_free(pPlan);

@@ -325,6 +325,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   sqlite3 *db;
   int bResume = 0, bEncrypted = 1, bWal = 1, nOnyx = 1;
   int bInTxn = 0;
+  int bAdvanced = 0;
   int rc;
   if( tenantAdminDenied(pCtx, "tenant_provision") ) return;
 
@@ -353,6 +354,13 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
     goto provision_done;
   }
   bInTxn = 1;
+
+  /* The change counter advances under the write lock, so after the
+  ** commit that freed the id, and again at the end, in the order that
+  ** catalogepoch.c explains. */
+  rc = tenantEpochAdvance(&zErr);
+  if( rc!=SQLITE_OK ) goto provision_done;
+  bAdvanced = 1;
   rc = provisionCheck(db, zCustomer, zTier, zRegion, zParent, &bResume,
                       &bEncrypted, &bWal, &nOnyx, &zErr);
   if( rc!=SQLITE_OK ) goto provision_done;
@@ -449,6 +457,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
 
 provision_done:
   if( bInTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  if( bAdvanced ) tenantEpochAdvance(0);
   tenantCatalogLeave();
   sqlite3_free(p);
   if( rc!=SQLITE_OK ) provResultError(pCtx, rc, zErr);
@@ -492,6 +501,8 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   const char *azArg[2];
   char *zErr = 0;
   sqlite3 *db;
+  int bInTxn = 0;
+  int bAdvanced = 0;
   int rc;
   if( tenantAdminDenied(pCtx, "tenant_add_agent") ) return;
 
@@ -507,6 +518,22 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   rc = provCheckCustomer(db, zCustomer, &zErr);
   if( rc==SQLITE_OK ) rc = provCheckId("agent", zAgent, &zErr);
   if( rc!=SQLITE_OK ) goto agent_done;
+
+  /* A removal retires the agent's sessions: it advances the change
+  ** counter under the write lock and again at the end, in the order that
+  ** catalogepoch.c explains. */
+  if( !bAdd ){
+    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+    if( rc!=SQLITE_OK ){
+      tenantSetError(&zErr, "cannot write the catalog: %s: try again",
+          sqlite3_errmsg(db));
+      goto agent_done;
+    }
+    bInTxn = 1;
+    rc = tenantEpochAdvance(&zErr);
+    if( rc!=SQLITE_OK ) goto agent_done;
+    bAdvanced = 1;
+  }
 
   azArg[0] = zCustomer;
   azArg[1] = zAgent;
@@ -525,9 +552,20 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
     rc = SQLITE_ERROR;
     goto agent_done;
   }
+  if( bInTxn ){
+    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    if( rc!=SQLITE_OK ){
+      tenantSetError(&zErr, "cannot write the catalog: %s: try again",
+          sqlite3_errmsg(db));
+      goto agent_done;
+    }
+    bInTxn = 0;
+  }
   sqlite3_result_text(pCtx, zAgent, -1, SQLITE_TRANSIENT);
 
 agent_done:
+  if( bInTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  if( bAdvanced ) tenantEpochAdvance(0);
   tenantCatalogLeave();
   if( rc!=SQLITE_OK ) provResultError(pCtx, rc, zErr);
 }

@@ -406,12 +406,12 @@ static int rowCursorBind(RowCursor *pCur, const char *zCustomer,
 ** never mixes the rows of two customers, and a retired session
 ** (tenantSessionRetire) reads nothing more.
 **
-** NOTE: a scan reads nothing from the catalog. So a statement prepared
-** before its customer's id was decommissioned and provisioned again, and
-** run again before any prepare or write of the session has retired it,
-** finds the new customer's rows. Checking the shared file's data version
-** here (SQLITE_FCNTL_DATA_VERSION, SQLite 3.26 and newer) cost about 540
-** instructions a scan in SQLite 3.40.1, 3 % of a point SELECT.
+** The first inner step chooses the scan's snapshot of the shared file.
+** Only then is the session checked (tenantSessionScanCheck), so that a
+** statement prepared before its customer's id was decommissioned and
+** provisioned again, and run again, fails before it returns a row of the
+** new customer. The check is one load of the change counter unless the
+** counter moved since the session's last full check.
 */
 int rowvtabFilter(
   sqlite3_vtab_cursor *pCursor,
@@ -450,7 +450,15 @@ int rowvtabFilter(
   }
 
   rc = rowCursorStep(p, pCur, 1);
-  if( rc!=SQLITE_OK || !pCur->bCount ) return rc;
+  if( rc!=SQLITE_OK ) return rc;
+  rc = tenantSessionScanCheck(p->pSession, &p->base.zErrMsg);
+  if( rc!=SQLITE_OK ){
+    sqlite3_reset(pCur->pStmt);
+    pCur->bEof = 1;
+    if( p->pReadCursor==pCur ) p->pReadCursor = 0;
+    return rc;
+  }
+  if( !pCur->bCount ) return SQLITE_OK;
 
   /* The count statement stays on its row until the scan ends, so that its
   ** read keeps the snapshot that rowCursorLeaveCount() scans again. */

@@ -181,6 +181,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bBinding = 0;
   p->bStale = 0;
   p->bActiveRead = 0;
+  p->bEpochRead = 0;
   p->bRetired = 0;
   p->bAgentRemoved = 0;
   memset(&p->plan, 0, sizeof(p->plan));

@@ -47,7 +47,12 @@ struct TenantSession {
                                      ** left the catalog */
   int bActiveRead;                   /* activeVersion is set */
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
-                                     ** write last found the customer active */
+                                     ** write or a scan last found the
+                                     ** customer active */
+  int bEpochRead;                    /* iEpoch is set */
+  sqlite3_uint64 iEpoch;             /* change counter read before the last
+                                     ** full check that found the customer
+                                     ** and agent current (catalogepoch.c) */
   TenantMeter *pMeter;               /* API call count, NULL when off */
   int nUnchecked;                    /* temp tables prepared whose stored */
   char **azUnchecked;                /*   definition has not been checked */

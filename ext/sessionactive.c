@@ -3,7 +3,9 @@
 ** checks that retire a session whose customer was decommissioned or
 ** provisioned again, or whose agent was removed, and the errors of a
 ** retired session. The catalog is read again only when its version has
-** changed (session.c binds, authorizer.c and quota.c call these).
+** changed (session.c binds, authorizer.c and quota.c call these), and a
+** scan reads it only when the change counter of the root has moved
+** (catalogepoch.c).
 */
 #include "tenant_int.h"
 #include "session.h"
@@ -97,4 +99,34 @@ int tenantSessionCheckActive(TenantSession *p, char **pzErr){
     p->activeVersion.nWrite = nWrite;
   }
   return SQLITE_OK;
+}
+
+/* The part of tenantSessionScanCheck() that reads the catalog, out of
+** line so that a scan whose counter has not moved needs no stack frame. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int tenantSessionScanCheckFull(TenantSession *p, int bMapped,
+                                      sqlite3_uint64 iEpoch, char **pzErr){
+  int rc = tenantSessionCheckActive(p, pzErr);
+  if( rc==SQLITE_OK && bMapped ){
+    p->iEpoch = iEpoch;
+    p->bEpochRead = 1;
+  }
+  return rc;
+}
+
+/*
+** The counter is read after the scan's first inner step. The value kept
+** was read before the catalog read of a full check that found the
+** customer current. catalogepoch.c explains why this order keeps a scan
+** from returning the rows of a customer provisioned again under the same
+** id. When the counter is not mapped, every scan runs the full check.
+*/
+int tenantSessionScanCheck(TenantSession *p, char **pzErr){
+  sqlite3_uint64 iEpoch = 0;
+  int bMapped = tenantEpochLoad(&iEpoch);
+
+  if( bMapped && iEpoch==p->iEpoch && p->bEpochRead ) return SQLITE_OK;
+  return tenantSessionScanCheckFull(p, bMapped, iEpoch, pzErr);
 }

@@ -8,6 +8,7 @@
 **                agents, application tables
 **   catalogplan.c  routing plans for sessions
 **   catalogcache.c the per-process cache of plans and table lists
+**   catalogepoch.c the change counter that every scan of a session reads
 **   provision.c  the administrative SQL functions: provisioning, agents,
 **                application tables, registration
 **   placement.c  their shared helpers and the placement files they build
@@ -237,6 +238,55 @@ int tenantCatalogVersion(sqlite3_int64 *piData, sqlite3_int64 *pnWrite);
 ** part): 1..TENANT_MAX_ID bytes of [A-Za-z0-9_.-], not "." or "..". */
 int tenantIdIsSafe(const char *z);
 
+/* ---- catalogepoch.c: the change counter of the root -------------------- */
+
+/* Map <zRoot>/catalog.db-epoch, and create it when it is missing. A
+** failure leaves the counter unmapped and is logged once. Requires the
+** catalog mutex. */
+void tenantEpochOpen(const char *zRoot);
+
+/* Cross-process atomics need a lock-free 64-bit type in shared memory.
+** Without them the counter is never mapped, and every scan reads the
+** catalog. */
+#if defined(__GNUC__) && defined(__ATOMIC_ACQUIRE) \
+    && defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE==2
+# define TENANT_EPOCH_ATOMIC 1
+#else
+# define TENANT_EPOCH_ATOMIC 0
+#endif
+
+/* The mapped counter, or NULL while this process has not mapped it. Set
+** under the catalog mutex, read without it, and never unmapped. Hidden, so
+** that a scan reads it without a lookup in the global offset table. */
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+extern sqlite3_uint64 *tenantEpochCounter;
+
+/* Set *piEpoch to the counter and return 1, or return 0 when this process
+** has not mapped it. Loads that come before the call in program order
+** complete before the counter is read. Inline, because every scan of an
+** isolation table calls it. */
+static inline int tenantEpochLoad(sqlite3_uint64 *piEpoch){
+#if TENANT_EPOCH_ATOMIC
+  sqlite3_uint64 *pCounter;
+  pCounter = __atomic_load_n(&tenantEpochCounter, __ATOMIC_ACQUIRE);
+  if( pCounter==0 ) return 0;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  *piEpoch = __atomic_load_n(pCounter, __ATOMIC_ACQUIRE);
+  return 1;
+#else
+  (void)piEpoch;
+  return 0;
+#endif
+}
+
+/* Add 1 to the counter. A change that retires sessions calls this twice,
+** in the order that catalogepoch.c explains. Returns SQLITE_CANTOPEN or
+** SQLITE_READONLY, with *pzErr set, when this process cannot write the
+** counter. Requires the catalog mutex. */
+int tenantEpochAdvance(char **pzErr);
+
 /* ---- provision.c ------------------------------------------------------ */
 
 /* Register the administrative SQL functions on a connection. */
@@ -309,11 +359,22 @@ const char *tenantSessionScanCustomer(TenantSession *p);
 
 /*
 ** Check that the bound customer is still active in the catalog under the
-** generation it had at binding, for a write of a session that is not
-** metered. Returns SQLITE_AUTH, through tenantSessionRejectInactive(),
-** when it is not.
+** generation it had at binding, and that the bound agent is still
+** registered, for a write of a session that is not metered and for a scan
+** whose change counter moved. Returns SQLITE_AUTH, through
+** tenantSessionRejectInactive(), when either is not.
 */
 int tenantSessionCheckActive(TenantSession *p, char **pzErr);
+
+/*
+** Check the session as a scan of an isolation table starts, after the
+** scan's first inner step has chosen its snapshot of the shared file.
+** While the change counter (catalogepoch.c) keeps the value of the
+** session's last full check, this costs one load. Otherwise, or when the
+** counter is not mapped, it runs tenantSessionCheckActive(). Returns
+** SQLITE_AUTH for a retired session.
+*/
+int tenantSessionScanCheck(TenantSession *p, char **pzErr);
 
 /* Read the storage limit and tier of the bound customer, as
 ** tenantCatalogLimit() does for the generation bound, check that the bound
