@@ -8,17 +8,17 @@
 ** the shells' writefile() or SQLCipher's sqlcipher_export(), would call it
 ** on every row written.
 **
-** The authorizer therefore records the name of every temp table a session
-** prepares to create, and denies writes to it while it is recorded. When a
-** CREATE statement of the session finishes, its SQLITE_TRACE_PROFILE
-** callback reads the definition that sqlite_temp_master stores for each
-** recorded name, which is the text SQLite itself parses. A definition that
-** calls a denied function anywhere makes every temp table of the session
-** read-only for good. A clean definition ends the record. A name with no
-** table yet stays recorded, because the statement that creates it may
-** still run. So a CREATE that ran without the check, because the host
-** program had removed the trace callback, leaves its table read-only until
-** the next CREATE of the session finishes with the callback in place.
+** The authorizer records the name of every temp table a session prepares
+** to create, and denies writes to it while it is recorded. Once the
+** session has prepared a temp table, its SQLITE_TRACE_PROFILE callback
+** reads the definitions that sqlite_temp_master stores, which are the text
+** SQLite itself parses, as each statement that may have changed them
+** finishes. A definition that calls a denied function anywhere makes every
+** temp table of the session read-only for good. Otherwise the records end.
+**
+** NOTE: the check runs from the trace callback. A host program that
+** removes it while a CREATE runs delays the check to the session's next
+** statement that runs with the callback in place.
 */
 #include "session.h"
 #include "sqltoken.h"
@@ -58,28 +58,50 @@ static int definitionNameLen(const unsigned char *z){
   return n;
 }
 
+/* Length of the bytes at z that can separate a name from its "(": any
+** control character or space, which is more than SQLite's white space,
+** and comments. Reading more as white space can only find more calls. */
+static int definitionGapLen(const unsigned char *z){
+  int i = 0;
+  for(;;){
+    int n = tenantSqlSpaceLen(z+i);
+    if( n>0 ){
+      i += n;
+    }else if( z[i]>0 && z[i]<=0x20 ){
+      i++;
+    }else{
+      return i;
+    }
+  }
+}
+
 /*
 ** Find the first name in z followed by "(" that tenantFunctionIsDenied()
-** denies, and copy it into zName. Returns 1 when there is one. Text that
-** SQLite would not parse is read as far as it goes.
+** denies, and copy it into zName. Returns 1 when there is one. The table
+** that REFERENCES names is not a call. Text that SQLite would not parse is
+** read as far as it goes.
 */
 static int definitionFindDeniedCall(const unsigned char *z, char *zName){
+  int bReferences = 0;         /* the previous name was REFERENCES */
   int i = 0;
   while( z[i] ){
     int n;
-    i += tenantSqlSpaceLen(z+i);
+    i += definitionGapLen(z+i);
     if( z[i]==0 ) break;
     n = definitionNameLen(z+i);
     if( n>0 ){
       int j = i + n;
-      j += tenantSqlSpaceLen(z+j);
-      if( z[j]=='(' ){
+      j += definitionGapLen(z+j);
+      if( z[j]=='(' && !bReferences ){
         definitionCopyName(z+i, n, zName);
         if( tenantFunctionIsDenied(zName) ) return 1;
       }
+      bReferences = n==10
+          && sqlite3_strnicmp((const char*)z+i, "REFERENCES", 10)==0;
       i += n;
       continue;
     }
+    bReferences = 0;
     if( z[i]=='"' || z[i]=='`' || z[i]=='[' || z[i]=='\'' ){
       return 0;                 /* a quote that is never closed */
     }
@@ -94,9 +116,23 @@ static int definitionFindDeniedCall(const unsigned char *z, char *zName){
   return 0;
 }
 
+/* Maximum number of temp table names a session keeps recorded. */
+#define DEFINITION_MAX_RECORDS 64
+
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable){
   char **azNew;
+  int i;
   if( zTable==0 ) return SQLITE_OK;
+  p->bTempCreated = 1;
+  for(i=0; i<p->nUnchecked; i++){
+    if( sqlite3_stricmp(p->azUnchecked[i], zTable)==0 ) return SQLITE_OK;
+  }
+  if( p->nUnchecked>=DEFINITION_MAX_RECORDS ){
+    sqlite3_log(SQLITE_AUTH, "tenant: customer \"%s\" prepared %d temp "
+                "tables that have not been created: the next is denied",
+                p->plan.zCustomer, p->nUnchecked);
+    return SQLITE_FULL;
+  }
   azNew = sqlite3_realloc64(p->azUnchecked,
                             sizeof(char*)*(p->nUnchecked+1));
   if( azNew==0 ) return SQLITE_NOMEM;
@@ -116,74 +152,101 @@ static void tenantSessionDefinitionsForget(TenantSession *p){
   p->nUnchecked = 0;
 }
 
-/* Whether statement text zSql starts with CREATE, after white space,
-** comments and the empty statements that SQLite skips. */
-static int definitionIsCreate(const char *zSql){
+/* Whether statement text zSql starts with keyword zWord, after white
+** space, comments and the empty statements that SQLite skips. */
+static int definitionStartsWith(const char *zSql, const char *zWord){
   const unsigned char *z = (const unsigned char*)zSql;
+  int n = (int)strlen(zWord);
   int i = 0;
+  if( z==0 ) return 0;
   for(;;){
     i += tenantSqlSpaceLen(z+i);
     if( z[i]!=';' ) break;
     i++;
   }
-  return sqlite3_strnicmp((const char*)z+i, "CREATE", 6)==0
-      && !tenantSqlIsIdChar(z[i+6]);
+  return sqlite3_strnicmp((const char*)z+i, zWord, n)==0
+      && !tenantSqlIsIdChar(z[i+n]);
+}
+
+/* Length of the stored definition's start, "CREATE TABLE <name>", which
+** names the table rather than calling a function. */
+static int definitionNameEnd(const unsigned char *z){
+  int i = 0;
+  int iWord;
+  for(iWord=0; iWord<3; iWord++){
+    int n;
+    i += tenantSqlSpaceLen(z+i);
+    n = definitionNameLen(z+i);
+    if( n==0 ) return i;
+    i += n;
+  }
+  return i;
 }
 
 /*
-** Read the stored definition of recorded table zTable. Returns SQLITE_ROW
-** with *pbDenied set when the table exists, SQLITE_DONE when it does not,
-** or an error code.
+** Check the stored definition of every temp table of the session. Returns
+** 1 and names the table and function in the log when one calls a denied
+** function, 0 when none does, or -1 when the definitions cannot be read.
 */
-static int definitionReadTable(TenantSession *p, const char *zTable,
-                               int *pbDenied, char *zName){
+static int definitionCheckAll(TenantSession *p){
   sqlite3_stmt *pStmt = 0;
+  char zName[DEFINITION_MAX_NAME];
+  int bDenied = 0;
   int rc;
 
-  *pbDenied = 0;
   tenantSessionEnterInternal(p);
-  rc = sqlite3_prepare_v2(p->db, "SELECT sql FROM sqlite_temp_master WHERE "
-                          "type='table' AND name=?1 COLLATE NOCASE", -1,
-                          &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zTable, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pStmt);
-    if( rc==SQLITE_ROW ){
-      const unsigned char *zSql = sqlite3_column_text(pStmt, 0);
-      *pbDenied = zSql==0 || definitionFindDeniedCall(zSql, zName);
-    }
-  }
-  sqlite3_finalize(pStmt);
-  tenantSessionLeaveInternal(p);
-  return rc;
-}
-
-void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt){
-  char zName[DEFINITION_MAX_NAME];
-  int i = 0;
-
-  if( p->nUnchecked==0 || !definitionIsCreate(sqlite3_sql(pStmt)) ) return;
-  zName[0] = 0;
-  while( i<p->nUnchecked ){
-    int bDenied = 0;
-    int rc = definitionReadTable(p, p->azUnchecked[i], &bDenied, zName);
-    if( rc==SQLITE_ROW && bDenied ){
+  /* Virtual tables are the isolation tables and placeholders: sessions
+  ** cannot create any. */
+  rc = sqlite3_prepare_v2(p->db, "SELECT name, sql FROM sqlite_temp_master "
+                          "WHERE type='table' AND sql NOT LIKE "
+                          "'CREATE VIRTUAL TABLE %'", -1, &pStmt, 0);
+  while( rc==SQLITE_OK && !bDenied && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const unsigned char *zTable = sqlite3_column_text(pStmt, 0);
+    const unsigned char *zSql = sqlite3_column_text(pStmt, 1);
+    if( zSql==0 ) continue;
+    zName[0] = 0;
+    if( definitionFindDeniedCall(zSql + definitionNameEnd(zSql), zName) ){
       sqlite3_log(SQLITE_AUTH, "tenant: temp table \"%s\" of customer "
                   "\"%s\" calls %s() in its definition, which sessions may "
                   "not call: the session's temp tables are read-only from "
-                  "now on", p->azUnchecked[i], p->plan.zCustomer,
-                  zName[0] ? zName : "a function");
-      p->bTempWriteDenied = 1;
-      tenantSessionDefinitionsForget(p);
-      return;
-    }
-    if( rc==SQLITE_ROW ){
-      sqlite3_free(p->azUnchecked[i]);
-      p->azUnchecked[i] = p->azUnchecked[--p->nUnchecked];
-    }else{
-      i++;
+                  "now on", zTable ? (const char*)zTable : "", 
+                  p->plan.zCustomer, zName);
+      bDenied = 1;
     }
   }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  tenantSessionLeaveInternal(p);
+  if( bDenied ) return 1;
+  return rc==SQLITE_OK ? 0 : -1;
+}
+
+void tenantSessionStatementStarts(TenantSession *p){
+  if( p->bTempCreated ) p->bTxnAtStart = !sqlite3_get_autocommit(p->db);
+}
+
+/*
+** Check the session's temp table definitions as statement pStmt finishes,
+** when it may have changed them. That is a CREATE, a ROLLBACK (also
+** ROLLBACK TO), or a statement that ended the transaction it started in,
+** which an error can do. While a name is recorded, it is every statement.
+*/
+void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt){
+  const char *zSql;
+  int bEnded;
+  int rc;
+
+  if( !p->bTempCreated || p->bTempWriteDenied ) return;
+  zSql = sqlite3_sql(pStmt);
+  bEnded = p->bTxnAtStart && sqlite3_get_autocommit(p->db);
+  if( p->nUnchecked==0 && !bEnded
+   && !definitionStartsWith(zSql, "CREATE")
+   && !definitionStartsWith(zSql, "ROLLBACK") ){
+    return;
+  }
+  rc = definitionCheckAll(p);
+  if( rc==1 ) p->bTempWriteDenied = 1;
+  if( rc>=0 ) tenantSessionDefinitionsForget(p);
 }
 
 int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable){
@@ -198,4 +261,6 @@ int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable){
 void tenantSessionDefinitionsFree(TenantSession *p){
   tenantSessionDefinitionsForget(p);
   p->bTempWriteDenied = 0;
+  p->bTempCreated = 0;
+  p->bTxnAtStart = 0;
 }

@@ -295,6 +295,7 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
     return zInner ? SQLITE_DENY : SQLITE_OK;
   }
   tenantSessionTraceRestore(p);
+  if( p->bDisarmAgain ) tenantSessionDisarmAgain(p);
 
   switch( eAction ){
     case SQLITE_SELECT:

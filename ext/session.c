@@ -115,10 +115,10 @@ static int tenantSessionTraceFormats(void){
 }
 
 /* The trace events a session needs: each statement's start, for the
-** meter, and while a temp table's definition is unchecked, each
-** statement's end (authdefinition.c). */
+** meter, and once the session has made temp tables, each statement's end
+** (authdefinition.c). */
 static unsigned tenantSessionTraceMask(TenantSession *p){
-  return SQLITE_TRACE_STMT | (p->nUnchecked>0 ? SQLITE_TRACE_PROFILE : 0);
+  return SQLITE_TRACE_STMT | (p->bTempCreated ? SQLITE_TRACE_PROFILE : 0);
 }
 
 void tenantSessionEnterInternal(TenantSession *p){
@@ -184,6 +184,7 @@ static void tenantSessionReset(TenantSession *p){
   p->bEpochRead = 0;
   p->bRetired = 0;
   p->bAgentRemoved = 0;
+  p->bDisarmAgain = 0;
   memset(&p->plan, 0, sizeof(p->plan));
   memset(p->azSchema, 0, sizeof(p->azSchema));
   memset(p->abCookie, 0, sizeof(p->abCookie));
@@ -436,7 +437,7 @@ static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
 
 /* SQLITE_TRACE_STMT: count each statement the application executes as
 ** one API call. SQLITE_TRACE_PROFILE: check the temp tables a finished
-** CREATE statement may have made. Statements the extension runs itself
+** statement may have changed. Statements the extension runs itself
 ** are neither counted nor checked. */
 static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
                               void *pData){
@@ -445,6 +446,7 @@ static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
   if( p->nInternal>0 ) return 0;
   if( eType==SQLITE_TRACE_STMT ){
     if( p->pMeter ) tenantMeterCount(p->pMeter);
+    tenantSessionStatementStarts(p);
   }else if( eType==SQLITE_TRACE_PROFILE ){
     tenantSessionCheckDefinitions(p, (sqlite3_stmt*)pStmt);
   }
@@ -579,6 +581,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   p->bMetered = tenantMeterEnabled();
   sqlite3_set_authorizer(db, tenantAuthorize, p);
   tenantSessionDisarm(db);
+  p->bDisarmAgain = 1;
 
   /* Other processes commit to shared files: wait for their locks, here and
   ** in the session's statements (PRAGMA busy_timeout changes it). */
@@ -720,6 +723,13 @@ static void tenantSessionDisarm(sqlite3 *db){
         " on a bound connection: sqlite3_enable_load_extension() not found"
         " in the host");
   }
+}
+
+/* Turn extension loading off once more, at the session's first prepare:
+** the shells turn it on after they open a connection, which binds it. */
+void tenantSessionDisarmAgain(TenantSession *p){
+  p->bDisarmAgain = 0;
+  tenantSessionDisarm(p->db);
 }
 
 /* tenant_bind(customer [, agent]) */

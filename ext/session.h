@@ -56,8 +56,14 @@ struct TenantSession {
   TenantMeter *pMeter;               /* API call count, NULL when off */
   int nUnchecked;                    /* temp tables prepared whose stored */
   char **azUnchecked;                /*   definition has not been checked */
-  int bTempWriteDenied;              /* a CREATE called a denied function:
-                                     ** temp tables are read-only (permanent) */
+  int bTempWriteDenied;              /* a definition calls a denied
+                                     ** function: temp tables are read-only
+                                     ** (permanent) */
+  int bTempCreated;                  /* the session prepared a temp table */
+  int bDisarmAgain;                  /* turn extension loading off at the
+                                     ** next prepare */
+  int bTxnAtStart;                   /* a transaction was open as the last
+                                     ** statement started */
   TenantSession *pNext;              /* list of all sessions */
 };
 
@@ -118,13 +124,18 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr);
 int tenantFunctionIsDenied(const char *zName);
 
 /* The checks of the temp table definitions of a session
-** (authdefinition.c): record a temp table as it is prepared, check the
-** recorded tables' definitions as a CREATE statement finishes, and tell
-** whether the session may write temp table zTable. */
+** (authdefinition.c): record a temp table as it is prepared, note each
+** statement's start, check the definitions as a statement that may have
+** changed them finishes, and tell whether the session may write temp
+** table zTable. */
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable);
+void tenantSessionStatementStarts(TenantSession *p);
 void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt);
 int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable);
 void tenantSessionDefinitionsFree(TenantSession *p);
+
+/* Turn extension loading off again (session.c). */
+void tenantSessionDisarmAgain(TenantSession *p);
 
 /* The authorizer of a bound connection; pArg is its TenantSession. */
 int tenantAuthorize(void *pArg, int eAction, const char *zArg1,

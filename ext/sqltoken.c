@@ -6,7 +6,7 @@
 
 /* Character classes of SQLite's tokenizer, for ASCII. */
 int tenantSqlIsSpace(unsigned char c){
-  return c==' ' || c=='\t' || c=='\n' || c=='\f' || c=='\r';
+  return c==' ' || c=='\t' || c=='\n' || c=='\v' || c=='\f' || c=='\r';
 }
 int tenantSqlIsDigit(unsigned char c){ return c>='0' && c<='9'; }
 int tenantSqlIsXDigit(unsigned char c){

@@ -355,50 +355,7 @@ static void testMistypedRoot(void){
 }
 
 /*
-** 9. SQLite does not ask the authorizer about a function in a temp table's
-** DEFAULT, which runs when a row is written. A temp table whose definition
-** calls a denied function leaves the session's temp tables read-only, so
-** neither the administrative functions nor load_extension() run. A CHECK
-** is checked as the table is created.
-*/
-static void testTempTableFunctions(sqlite3 *dbAdmin){
-  static const char *const azCreate[] = {
-    "CREATE TEMP TABLE d1(a DEFAULT (tenant_decommission('P2')), b)",
-    "CREATE TEMP TABLE d2(a DEFAULT (tenant_policy_set('opal',"
-    "'storage_limit_bytes',7)), b)",
-    "CREATE TEMP TABLE d3(a DEFAULT (tenant_add_agent('P2','mallory')), b)",
-    "CREATE TEMP TABLE d4(a DEFAULT (load_extension('/nonexistent.so')), b)",
-  };
-  sqlite3 *db = 0;
-  int i;
-
-  /* Bound by tenant_bind() on a connection that enabled extensions. */
-  tap_open(&db);
-  tap_is_str(tap_query_text(db, "SELECT tenant_bind('P1')"), "P1",
-             "temp functions: P1 bound");
-  for(i=0; i<(int)(sizeof(azCreate)/sizeof(azCreate[0])); i++){
-    char zSql[64];
-    snprintf(zSql, sizeof(zSql), "INSERT INTO d%d(b) VALUES(1)", i+1);
-    tap_is_str(tap_exec_error(db, azCreate[i]), 0,
-               "temp functions: table created");
-    tap_is_str(tap_exec_error(db, zSql), "not authorized",
-               "temp functions: insert refused");
-  }
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE c1(a, b CHECK ("
-             "tenant_remove_agent('P2','x') IS NOT NULL))"),
-             "not authorized to use function: tenant_remove_agent",
-             "temp functions: CHECK refused as the table is created");
-  sqlite3_close(db);
-  tap_is_str(tap_query_text(dbAdmin, "SELECT count(*) FROM"
-             " tenant_usage_report WHERE customer='P2'"), "1",
-             "temp functions: P2 still provisioned");
-  tap_ok(tap_query_text(dbAdmin, "SELECT limit_bytes FROM"
-         " tenant_usage_report WHERE customer='P2' AND limit_bytes=7")==0,
-         "temp functions: opal limit unchanged");
-}
-
-/*
-** 10. A column type that contains the words of the customer column does not
+** 9. A column type that contains the words of the customer column does not
 ** take the owner DEFAULT of a dedicated file from it.
 */
 static void testOwnerDefaultType(sqlite3 *dbAdmin){
@@ -420,156 +377,6 @@ static void testOwnerDefaultType(sqlite3 *dbAdmin){
   sqlite3_close(db);
 }
 
-/* Calls of the host function writefile() registered by hostWriteFile(). */
-static int nHostWriteFile = 0;
-
-static void hostWriteFile(sqlite3_context *pCtx, int nArg,
-                          sqlite3_value **apArg){
-  (void)nArg; (void)apArg;
-  nHostWriteFile++;
-  sqlite3_result_int(pCtx, 1);
-}
-
-/* A session of P1 on which the host registered writefile(), as the
-** shells do. */
-static sqlite3 *openWithWriteFile(void){
-  sqlite3 *db = tap_open_uri("P1?vfs=tenant", 0, 0);
-  if( db ){
-    sqlite3_create_function(db, "writefile", -1, SQLITE_UTF8, 0,
-                            hostWriteFile, 0, 0);
-  }
-  return db;
-}
-
-/*
-** 11. A host function that the authorizer denies, named in a temp table's
-** DEFAULT in any spelling SQLite accepts, is never called: inserts and
-** updates of the session's temp tables are refused, while reads, deletes
-** and the isolation tables keep working.
-*/
-static void testTempDefaultHostFunction(void){
-  static const char *const azCreate[] = {
-    "CREATE TEMP TABLE t(a DEFAULT (writefile('f', 'x')), b)",
-    "CREATE TEMP TABLE t(a DEFAULT (\"writefile\" ('f', 'x')), b)",
-    "CREATE TEMP TABLE t(a DEFAULT ([WriteFile]/* c */('f', 'x')), b)",
-    "CREATE TEMP TABLE t(a DEFAULT (`WRITEFILE`\n--c\n('f', 'x')), b)",
-    "/* lead */ create temporary table t(b, a NOT NULL ON CONFLICT REPLACE "
-    "DEFAULT (1 + writefile('f', 'x')))",
-  };
-  int i;
-
-  for(i=0; i<(int)(sizeof(azCreate)/sizeof(azCreate[0])); i++){
-    sqlite3 *db = openWithWriteFile();
-    if( !tap_ok(db!=0, "host default %d: session of P1 opens", i) ) return;
-    nHostWriteFile = 0;
-    tap_is_str(tap_exec_error(db, azCreate[i]), 0,
-               "host default: table created");
-    tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(1)"),
-               "not authorized", "host default: insert refused");
-    tap_is_str(tap_exec_error(db, "UPDATE OR REPLACE t SET a=NULL"),
-               "not authorized", "host default: update refused");
-    tap_is_int(nHostWriteFile, 0, "host default: writefile() not called");
-    tap_is_str(tap_exec_error(db, "DELETE FROM t"), 0,
-               "host default: delete allowed");
-    tap_is_str(tap_query_text(db, "SELECT count(*) FROM t"), "0",
-               "host default: read allowed");
-    tap_is_str(tap_exec_error(db, "INSERT INTO communications_data(id, data)"
-               " VALUES('hd', 'x')"), 0,
-               "host default: isolation table still written");
-    tap_is_str(tap_exec_error(db, "DELETE FROM communications_data"
-               " WHERE id='hd'"), 0, "host default: isolation row deleted");
-    sqlite3_close(db);
-  }
-}
-
-/*
-** 12. Temp tables whose definitions call no denied function stay writable,
-** also when the name of one appears in a string or as a column name.
-*/
-static void testTempDefaultAllowed(void){
-  sqlite3 *db = openWithWriteFile();
-  if( !tap_ok(db!=0, "allowed default: session of P1 opens") ) return;
-  nHostWriteFile = 0;
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE ok(a DEFAULT "
-             "(upper('writefile(')), writefile, b)"), 0,
-             "allowed default: table created");
-  tap_is_str(tap_exec_error(db, "INSERT INTO ok(b) VALUES(1)"), 0,
-             "allowed default: insert");
-  tap_is_str(tap_query_text(db, "SELECT a FROM ok"), "WRITEFILE(",
-             "allowed default: DEFAULT evaluated");
-  tap_is_str(tap_exec_error(db, "UPDATE ok SET b=2"), 0,
-             "allowed default: update");
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE c AS SELECT 1 AS x"), 0,
-             "allowed default: CREATE TABLE AS");
-  tap_is_str(tap_exec_error(db, "INSERT INTO c VALUES(2)"), 0,
-             "allowed default: insert into CREATE TABLE AS");
-  tap_is_int(nHostWriteFile, 0, "allowed default: writefile() not called");
-  sqlite3_close(db);
-}
-
-/*
-** 13. A CREATE that runs while the host program has removed the session's
-** trace callback is checked when the next CREATE finishes: until then its
-** table is read-only, and a clean CREATE of the same name, which does
-** nothing because the table exists, does not make it writable.
-*/
-static void testTempDefaultTraceRemoved(void){
-  sqlite3 *db = openWithWriteFile();
-  sqlite3_stmt *pStmt = 0;
-  if( !tap_ok(db!=0, "unchecked create: session of P1 opens") ) return;
-  nHostWriteFile = 0;
-  tap_is_int(sqlite3_prepare_v2(db, "CREATE TEMP TABLE lg(a DEFAULT "
-             "(writefile('f', 'x')), b)", -1, &pStmt, 0), SQLITE_OK,
-             "unchecked create: CREATE prepared");
-  sqlite3_trace_v2(db, 0, 0, 0);
-  tap_is_int(sqlite3_step(pStmt), SQLITE_DONE,
-             "unchecked create: CREATE runs without the trace");
-  sqlite3_finalize(pStmt);
-  tap_is_str(tap_exec_error(db, "INSERT INTO lg(b) VALUES(1)"),
-             "not authorized", "unchecked create: insert refused");
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE IF NOT EXISTS lg(z)"), 0,
-             "unchecked create: clean CREATE of the same name");
-  tap_is_str(tap_exec_error(db, "INSERT INTO lg(b) VALUES(2)"),
-             "not authorized", "unchecked create: insert still refused");
-  tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE later(a)"), 0,
-             "unchecked create: later table created");
-  tap_is_str(tap_exec_error(db, "INSERT INTO later VALUES(1)"),
-             "not authorized", "unchecked create: later table read-only");
-  tap_is_int(nHostWriteFile, 0, "unchecked create: writefile() not called");
-  sqlite3_close(db);
-}
-
-/*
-** 14. Empty statements before a CREATE, which SQLite skips, do not hide
-** its DEFAULT, and a clean CREATE IF NOT EXISTS of the same name does not
-** make the table writable.
-*/
-static void testTempDefaultEmptyStatement(void){
-  static const char *const azCreate[] = {
-    ";CREATE TEMP TABLE t(a DEFAULT (writefile('f', 'x')), b)",
-    " ; /* c */ ;\n-- c\n CREATE TEMP TABLE t(a DEFAULT (writefile('f', 'x')), b)",
-  };
-  int i;
-
-  for(i=0; i<(int)(sizeof(azCreate)/sizeof(azCreate[0])); i++){
-    sqlite3 *db = openWithWriteFile();
-    if( !tap_ok(db!=0, "empty statement %d: session of P1 opens", i) ){
-      return;
-    }
-    nHostWriteFile = 0;
-    tap_is_str(tap_exec_error(db, azCreate[i]), 0,
-               "empty statement: table created");
-    tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(1)"),
-               "not authorized", "empty statement: insert refused");
-    tap_is_str(tap_exec_error(db, "CREATE TEMP TABLE IF NOT EXISTS t(z)"), 0,
-               "empty statement: clean CREATE of the same name");
-    tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(2)"),
-               "not authorized", "empty statement: insert still refused");
-    tap_is_int(nHostWriteFile, 0, "empty statement: writefile() not called");
-    sqlite3_close(db);
-  }
-}
-
 int main(void){
   sqlite3 *dbAdmin;
   testMistypedRoot();
@@ -581,12 +388,7 @@ int main(void){
   testTraceRemoved(dbAdmin);
   testShortKey();
   testNulInId(dbAdmin);
-  testTempTableFunctions(dbAdmin);
   testOwnerDefaultType(dbAdmin);
-  testTempDefaultHostFunction();
-  testTempDefaultAllowed();
-  testTempDefaultTraceRemoved();
-  testTempDefaultEmptyStatement();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
