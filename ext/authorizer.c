@@ -338,6 +338,10 @@ int tenantAuthorize(void *pArg, int eAction, const char *zArg1,
       return SQLITE_DENY;
 
     /* The session's own scratch objects live in temp. */
+    case SQLITE_CREATE_TABLE:
+      /* "CREATE TABLE temp.t" makes a temp table too. */
+      if( zDb==0 || sqlite3_stricmp(zDb, "temp")!=0 ) return SQLITE_DENY;
+      /* fall through */
     case SQLITE_CREATE_TEMP_TABLE:
       /* Its definition is checked when the statement finishes
       ** (authdefinition.c), which the trace must then report. */

@@ -316,6 +316,30 @@ static void testLoadingOffAfterOpen(void){
   sqlite3_close(db);
 }
 
+/*
+** 11. "CREATE TABLE temp.t" makes a temp table, checked like the others,
+** while a table in any other schema stays denied.
+*/
+static void testTempSchemaPrefix(void){
+  sqlite3 *db = openWithWriteFile();
+  if( !tap_ok(db!=0, "temp prefix: session of P1 opens") ) return;
+  nHostWriteFile = 0;
+  tap_is_str(tap_exec_error(db, "CREATE TABLE temp.t(a DEFAULT (upper('x')),"
+             " b)"), 0, "temp prefix: table created");
+  tap_is_str(tap_exec_error(db, "INSERT INTO t(b) VALUES(1)"), 0,
+             "temp prefix: clean table written");
+  tap_is_str(tap_query_text(db, "SELECT a FROM temp.t"), "X",
+             "temp prefix: DEFAULT evaluated");
+  tap_is_str(tap_exec_error(db, "CREATE TABLE main.m(a)"), "not authorized",
+             "temp prefix: main table denied");
+  tap_is_str(tap_exec_error(db, "CREATE TABLE temp.e(a DEFAULT "
+             "(writefile('f', 'x')), b)"), 0, "temp prefix: second table");
+  tap_is_str(tap_exec_error(db, "INSERT INTO e(b) VALUES(1)"),
+             "not authorized", "temp prefix: insert refused");
+  tap_is_int(nHostWriteFile, 0, "temp prefix: writefile() not called");
+  sqlite3_close(db);
+}
+
 int main(void){
   sqlite3 *dbAdmin;
   tap_fresh_root("tempdefault");
@@ -330,6 +354,7 @@ int main(void){
   testTempDefaultRollback();
   testTempDefaultDeniedName();
   testLoadingOffAfterOpen();
+  testTempSchemaPrefix();
   sqlite3_close(dbAdmin);
   tap_done();
   return 0;
