@@ -133,6 +133,18 @@ static const char catalogSchema[] =
   "  PRIMARY KEY(customer, id)"
   ");"
 
+  /* The generation of each addition of an agent (provision.c), numbered
+  ** as customer_generations is: max(generation)+1 over the whole table.
+  ** Rows are never deleted, not even when the agent is removed, so a
+  ** number is never used twice. An agent without a row, such as one added
+  ** before this table existed, has generation 0. */
+  "CREATE TABLE IF NOT EXISTS agent_generations("
+  "  customer TEXT NOT NULL,"
+  "  id TEXT NOT NULL,"
+  "  generation INTEGER NOT NULL,"
+  "  PRIMARY KEY(customer, id)"
+  ");"
+
   /* Usage: API calls per customer and month (meter.c), upgrade thresholds
   ** and the dedicated price of the cost report per tier (report.c), and
   ** requests that make an Opal customer an upgrade candidate. */
@@ -178,7 +190,9 @@ static const char *const catalogStmtSql[CATALOG_N_STMT] = {
   "SELECT database, project FROM placements WHERE customer=?1",
   "SELECT encrypted FROM policy WHERE tier=?1",
   "SELECT name, number, file FROM partitions WHERE scheme=?1 ORDER BY number",
-  "SELECT 1 FROM agents WHERE customer=?1 AND id=?2",
+  "SELECT coalesce((SELECT g.generation FROM agent_generations g"
+  "    WHERE g.customer=a.customer AND g.id=a.id), 0)"
+  "  FROM agents a WHERE a.customer=?1 AND a.id=?2",
   "SELECT name FROM app_tables WHERE partition=?1 ORDER BY name",
   "SELECT scheme, file, number FROM partitions WHERE name=?1",
   "SELECT y.storage_limit_bytes, c.tier FROM customers c"
@@ -703,17 +717,17 @@ int catalogLimitRead(const char *zCustomer, sqlite3_int64 iGeneration,
   return rc;
 }
 
-/* Return SQLITE_OK when agent zAgent of zCustomer is in the catalog,
-** SQLITE_NOTFOUND when it is not, or an error. Requires the catalog mutex. */
 int catalogAgentRead(const char *zCustomer, const char *zAgent,
-                     char **pzErr){
+                     sqlite3_int64 *piGeneration, char **pzErr){
   sqlite3_stmt *pStmt = catalogStmt(CATALOG_STMT_AGENT, pzErr);
   int rc;
 
+  *piGeneration = 0;
   if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, zCustomer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zAgent, -1, SQLITE_STATIC);
   rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ) *piGeneration = sqlite3_column_int64(pStmt, 0);
   if( rc==SQLITE_ROW || rc==SQLITE_DONE ){
     sqlite3_reset(pStmt);
     return rc==SQLITE_ROW ? SQLITE_OK : SQLITE_NOTFOUND;

@@ -31,10 +31,12 @@ sqlite3_stmt *catalogStmt(int iStmt, char **pzErr);
 /* Record an error of the catalog connection after a failed step. */
 int catalogStepError(sqlite3_stmt *pStmt, char **pzErr);
 
-/* Return SQLITE_OK when agent zAgent of zCustomer is in the catalog,
-** SQLITE_NOTFOUND when it is not, or an error. Requires the catalog mutex. */
+/* Return SQLITE_OK when agent zAgent of zCustomer is in the catalog, with
+** the generation of its addition in *piGeneration (agent_generations, 0
+** when it has no row there), SQLITE_NOTFOUND when it is not, or an error.
+** Requires the catalog mutex. */
 int catalogAgentRead(const char *zCustomer, const char *zAgent,
-                     char **pzErr);
+                     sqlite3_int64 *piGeneration, char **pzErr);
 
 /* tenantCatalogLimit() for a caller that holds the catalog mutex. */
 int catalogLimitRead(const char *zCustomer, sqlite3_int64 iGeneration,

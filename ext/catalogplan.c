@@ -351,7 +351,8 @@ int tenantPlanLoad(
   }
 
   if( rc==SQLITE_OK && zAgent && zAgent[0] ){
-    rc = catalogAgentRead(zCustomer, zAgent, pzErr);
+    rc = catalogAgentRead(zCustomer, zAgent, &pPlan->iAgentGeneration,
+                          pzErr);
     if( rc==SQLITE_OK ){
       sqlite3_snprintf(sizeof(pPlan->zAgent), pPlan->zAgent, "%s", zAgent);
     }else if( rc==SQLITE_NOTFOUND ){

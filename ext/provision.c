@@ -519,17 +519,19 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   if( rc==SQLITE_OK ) rc = provCheckId("agent", zAgent, &zErr);
   if( rc!=SQLITE_OK ) goto agent_done;
 
-  /* A removal retires the agent's sessions: it advances the change
-  ** counter under the write lock and again at the end, in the order that
-  ** catalogepoch.c explains. */
+  /* One transaction, so that an addition's row and its generation commit
+  ** together. A removal retires the agent's sessions: it advances the
+  ** change counter under the write lock and again at the end, in the
+  ** order that catalogepoch.c explains. An addition needs no advance,
+  ** because adding an id again follows a removal that advanced it. */
+  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(&zErr, "cannot write the catalog: %s: try again",
+        sqlite3_errmsg(db));
+    goto agent_done;
+  }
+  bInTxn = 1;
   if( !bAdd ){
-    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
-    if( rc!=SQLITE_OK ){
-      tenantSetError(&zErr, "cannot write the catalog: %s: try again",
-          sqlite3_errmsg(db));
-      goto agent_done;
-    }
-    bInTxn = 1;
     rc = tenantEpochAdvance(&zErr);
     if( rc!=SQLITE_OK ) goto agent_done;
     bAdvanced = 1;
@@ -552,15 +554,24 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
     rc = SQLITE_ERROR;
     goto agent_done;
   }
-  if( bInTxn ){
-    rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
-    if( rc!=SQLITE_OK ){
-      tenantSetError(&zErr, "cannot write the catalog: %s: try again",
-          sqlite3_errmsg(db));
-      goto agent_done;
-    }
-    bInTxn = 0;
+
+  /* A new generation, above every one in use, so that the sessions of an
+  ** earlier addition of this id, bound before its removal, fail their
+  ** checks (sessionactive.c). The row of a removed agent stays. */
+  if( bAdd ){
+    rc = provExec(db, &zErr, "INSERT OR REPLACE INTO agent_generations("
+        "customer, id, generation) SELECT ?1, ?2,"
+        " coalesce(max(generation), 0) + 1 FROM agent_generations",
+        2, azArg);
+    if( rc!=SQLITE_OK ) goto agent_done;
   }
+  rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ){
+    tenantSetError(&zErr, "cannot write the catalog: %s: try again",
+        sqlite3_errmsg(db));
+    goto agent_done;
+  }
+  bInTxn = 0;
   sqlite3_result_text(pCtx, zAgent, -1, SQLITE_TRANSIENT);
 
 agent_done:

@@ -44,7 +44,8 @@ struct TenantSession {
                                      ** customer as active under
                                      ** plan.iGeneration (permanent) */
   int bAgentRemoved;                 /* retired because the bound agent
-                                     ** left the catalog */
+                                     ** left the catalog, or is listed
+                                     ** under another generation */
   int bActiveRead;                   /* activeVersion is set */
   CatalogVersion activeVersion;      /* catalog version at which an unmetered
                                      ** write or a scan last found the

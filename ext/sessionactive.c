@@ -15,9 +15,10 @@ void tenantSessionRetire(TenantSession *p){
   if( p->bRetired ) return;
   p->bRetired = 1;
   if( p->bAgentRemoved ){
-    sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s is no longer"
-        " in the catalog: its session rejects every write and every read of"
-        " a shared table from now on", p->plan.zAgent, p->plan.zCustomer);
+    sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s of generation"
+        " %lld was removed from the catalog: its session rejects every write"
+        " and every read of a shared table from now on", p->plan.zAgent,
+        p->plan.zCustomer, p->plan.iAgentGeneration);
     return;
   }
   sqlite3_log(SQLITE_AUTH, "tenant: customer %s of generation %lld is no"
@@ -29,9 +30,10 @@ void tenantSessionRetire(TenantSession *p){
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
   tenantSessionRetire(p);
   if( p->bAgentRemoved ){
-    tenantSetError(pzErr, "agent \"%s\" of customer \"%s\" is no longer in"
-        " the catalog (removed since this session bound): close this session"
-        " and open a new one", p->plan.zAgent, p->plan.zCustomer);
+    tenantSetError(pzErr, "agent \"%s\" of customer \"%s\" was removed"
+        " from the catalog since this session bound (adding it again does"
+        " not restore this session): close this session and open a new one",
+        p->plan.zAgent, p->plan.zCustomer);
   }else{
     tenantSetError(pzErr, "customer \"%s\" is no longer active in the"
         " catalog (decommissioned, or provisioned again since this session"
@@ -47,7 +49,14 @@ int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
   rc = catalogLimitRead(p->plan.zCustomer, p->plan.iGeneration, piLimit,
                         zTier, nTier);
   if( rc==SQLITE_OK && p->plan.zAgent[0] ){
-    rc = catalogAgentRead(p->plan.zCustomer, p->plan.zAgent, 0);
+    sqlite3_int64 iAgentGeneration = 0;
+    rc = catalogAgentRead(p->plan.zCustomer, p->plan.zAgent,
+                          &iAgentGeneration, 0);
+    /* An agent removed and added again has a new generation: it is
+    ** another agent, and this session's agent stays removed. */
+    if( rc==SQLITE_OK && iAgentGeneration!=p->plan.iAgentGeneration ){
+      rc = SQLITE_NOTFOUND;
+    }
     if( rc==SQLITE_NOTFOUND ) p->bAgentRemoved = 1;
   }
   if( rc==SQLITE_NOTFOUND ) tenantSessionRetire(p);

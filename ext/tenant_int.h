@@ -170,6 +170,10 @@ struct TenantPlan {
   sqlite3_int64 iGeneration;           /* provisioning of the id, from
                                        ** customer_generations; 0 when the
                                        ** customer has no row there */
+  sqlite3_int64 iAgentGeneration;      /* addition of zAgent, from
+                                       ** agent_generations; 0 when the
+                                       ** agent has no row there or no
+                                       ** agent is bound */
   int nFile;
   TenantFile aFile[TENANT_MAX_FILES];
   int nReach;
@@ -360,7 +364,7 @@ const char *tenantSessionScanCustomer(TenantSession *p);
 /*
 ** Check that the bound customer is still active in the catalog under the
 ** generation it had at binding, and that the bound agent is still
-** registered, for a write of a session that is not metered and for a scan
+** registered under the generation it had at binding, for a write of a session that is not metered and for a scan
 ** whose change counter moved. Returns SQLITE_AUTH, through
 ** tenantSessionRejectInactive(), when either is not.
 */
@@ -378,8 +382,8 @@ int tenantSessionScanCheck(TenantSession *p, char **pzErr);
 
 /* Read the storage limit and tier of the bound customer, as
 ** tenantCatalogLimit() does for the generation bound, check that the bound
-** agent, if any, is still registered, and retire the session when either
-** is gone (SQLITE_NOTFOUND). */
+** agent, if any, is still registered under its generation, and retire
+** the session when either is gone (SQLITE_NOTFOUND). */
 int tenantSessionLimit(TenantSession *p, sqlite3_int64 *piLimit,
                        char *zTier, int nTier);
 
@@ -389,9 +393,9 @@ int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
 
 /* Mark the session as bound to a customer that the catalog no longer
 ** lists as active under the generation bound, or to an agent it no longer
-** lists, and log it once. A retired
-** session stays retired, because tenant_provision() gives every
-** provisioning of an id a new generation. */
+** lists under the generation bound, and log it once. A retired session
+** stays retired, because tenant_provision() gives every provisioning of
+** an id a new generation, and tenant_add_agent() every addition. */
 void tenantSessionRetire(TenantSession *p);
 
 /* Retire the session, set *pzErr to the error of a statement of a

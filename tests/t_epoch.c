@@ -206,9 +206,10 @@ static void testAdvances(sqlite3 *dbAdmin){
 /* 3. A read prepared as an agent, run again after the agent was removed,
 ** returns no row and fails with the error that names the agent. */
 static void testAgentRead(sqlite3 *dbAdmin){
-  static const char zRemoved[] = "tenant: agent \"ann\" of customer \"U\" is"
-      " no longer in the catalog (removed since this session bound): close"
-      " this session and open a new one";
+  static const char zRemoved[] = "tenant: agent \"ann\" of customer \"U\" was"
+      " removed from the catalog since this session bound (adding it again"
+      " does not restore this session): close this session and open a new"
+      " one";
   sqlite3_stmt *pRead = 0;
   sqlite3 *db;
   int nRow = 0;

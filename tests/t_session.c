@@ -623,9 +623,10 @@ static void testCatalogChange(sqlite3 *dbAdmin){
   /* A session open as an agent loses its access when the agent is
   ** removed, for statements prepared before and after the removal. */
   {
-    const char *zRemoved = "tenant: agent \"alice\" of customer \"X1\" is no"
-        " longer in the catalog (removed since this session bound): close this"
-        " session and open a new one";
+    const char *zRemoved = "tenant: agent \"alice\" of customer \"X1\" was"
+        " removed from the catalog since this session bound (adding it again"
+        " does not restore this session): close this session and open a new"
+        " one";
     sqlite3_stmt *pInsert = 0;
     int rc;
 
