@@ -173,6 +173,13 @@ static const char catalogSchema[] =
   "  compliance TEXT NOT NULL DEFAULT ''"   /* e.g. 'HIPAA,SOX' */
   ");"
 
+  /* The file id of the root's change counter (catalogepoch.c), in hex,
+  ** in its single row. */
+  "CREATE TABLE IF NOT EXISTS change_counter("
+  "  id INTEGER PRIMARY KEY CHECK(id=1),"
+  "  file_id TEXT NOT NULL"
+  ");"
+
   "CREATE TABLE IF NOT EXISTS app_tables("
   "  name TEXT PRIMARY KEY COLLATE NOCASE,"
   "  partition TEXT NOT NULL,"
@@ -299,12 +306,16 @@ static int catalogMkdirs(const char *zDir, char **pzErr){
 }
 
 /* Open the catalog database of zAbsRoot, creating the file only when
-** bCreate, and create its schema. */
+** bCreate, create its schema and map the change counter. The counter's
+** file is checked against the catalog, and created, under the catalog's
+** write lock, so that two processes opening a new root at once agree on
+** one file. */
 static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
                          char **pzErr){
   sqlite3 *db = 0;
   char *zFile;
   char *zMsg = 0;
+  char *zEpochErr = 0;
   int rc;
 
   zFile = sqlite3_mprintf("%s/catalog.db", zAbsRoot);
@@ -318,13 +329,19 @@ static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
   if( rc==SQLITE_OK ){
     rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, &zMsg);
     if( rc==SQLITE_OK ) rc = sqlite3_exec(db, catalogSchema, 0, 0, &zMsg);
+    if( rc==SQLITE_OK ) rc = tenantEpochOpen(db, zAbsRoot, 1, &zEpochErr);
     if( rc==SQLITE_OK ){
       rc = sqlite3_exec(db, "COMMIT", 0, 0, &zMsg);
     }else{
       sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
     }
   }
-  if( rc!=SQLITE_OK ){
+  if( rc!=SQLITE_OK && zEpochErr ){
+    tenantSetError(pzErr, "%s", zEpochErr);
+    sqlite3_log(rc, "%s", zEpochErr);
+    sqlite3_close(db);
+    db = 0;
+  }else if( rc!=SQLITE_OK ){
     tenantSetError(pzErr, "cannot open catalog \"%s\": %s: check that the "
         "root folder is writable and the file is a SQLite database", zFile,
         zMsg ? zMsg : (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -332,6 +349,7 @@ static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
     sqlite3_close(db);
     db = 0;
   }
+  sqlite3_free(zEpochErr);
   sqlite3_free(zMsg);
   sqlite3_free(zFile);
   *pDb = db;
@@ -415,7 +433,6 @@ static int catalogOpen(const char *zRoot, int bCreate, char **pzErr){
   }
   catalog.db = db;
   sqlite3_log(SQLITE_NOTICE, "tenant: catalog open at %s", catalog.zRoot);
-  tenantEpochOpen(catalog.zRoot);
 
 open_done:
   sqlite3_mutex_leave(catalogMutex());

@@ -11,37 +11,54 @@
 ** its customer's id was provisioned again therefore cannot read the new
 ** customer's rows, at the cost of one load from memory per scan.
 **
-** The file contains the counter alone, at offset 0 in the machine's byte
-** order. Only a change of its value matters, so a file copied with the
-** root is harmless. A process that cannot map the file checks the catalog
-** on every scan instead, and logs that once. A process that cannot map it
-** for writing fails the administrative functions above, because the other
-** processes would not see their changes.
+** The file contains the counter at offset 0, in the machine's byte order,
+** and after it an 8-byte file id, chosen at random when the file is
+** created. The catalog table change_counter records that file id. A
+** process that opens the root and finds the file missing, truncated or
+** with another file id rejects the root (tenantEpochOpen), because a new
+** counter would split it from the processes that still map the old file.
+** The operator stops those processes and sets TENANT_EPOCH_RESET to the
+** recorded file id, and the next process creates a new counter and
+** records its file id, so the same setting takes effect only once. A
+** catalog that records no file id, made before file ids or before the
+** counter existed, gets one when it is opened. Only a change of the
+** counter's value matters, so a file copied with the root is harmless.
+**
+** A process that cannot map the file checks the catalog on every scan
+** instead, and logs that once. A process that cannot map it for writing
+** fails the administrative functions above, because the other processes
+** would not see their changes.
 **
 ** NOTE: every process of a root must map the same file, and only
 ** processes on one machine share a mapping, as with SQLite's WAL index.
-** Deleting or replacing the file while processes have it mapped splits
-** them: a process that maps the new file no longer sees the changes that
-** the others count in the old one.
+** A process that opened the root before the file was deleted or replaced
+** goes on with the old file, so the next process rejects the root rather
+** than create a new file. Truncating the file while processes map it
+** kills them with SIGBUS at their next scan, as truncating SQLite's -shm
+** file does.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EPOCH_BYTES 8            /* size of the counter and of the file */
+#define EPOCH_BYTES 8            /* size of the counter, at offset 0 */
+#define EPOCH_ID_BYTES 8         /* size of the file id, after the counter */
+#define EPOCH_FILE_BYTES (EPOCH_BYTES+EPOCH_ID_BYTES)
+#define EPOCH_ID_HEX (2*EPOCH_ID_BYTES+1)  /* a file id as hex, with NUL */
 
 /* The mapping and its state, written under the catalog mutex. Only the
 ** pointer is read without the mutex (tenantEpochLoad). */
 sqlite3_uint64 *tenantEpochCounter = 0;
 static int epochWritable = 0;    /* the mapping allows stores */
 static int epochLogged = 0;      /* the failure to map it was logged */
-static char epochError[160];     /* why it is not mapped for writing */
+static char epochError[200];     /* why it is not mapped for writing */
 
 /* Record why the counter of zPath is not mapped for writing, and log the
 ** first failure to map it at all. */
@@ -59,6 +76,18 @@ static void epochFail(const char *zPath, const char *zWhy, int iErrno,
       " (%s): every scan of an isolation table in this process reads the"
       " catalog instead, which costs more; make that path a file that this"
       " process can read", zPath, epochError);
+}
+
+/* Open the existing counter file zPath without creating it, read-write
+** where this process may, else read-only. Returns the descriptor, or -1
+** with errno set. */
+static int epochOpenExisting(const char *zPath, int *pbWritable){
+  int fd = open(zPath, O_RDWR|O_NOFOLLOW|O_CLOEXEC);
+  *pbWritable = 1;
+  if( fd>=0 ) return fd;
+  if( errno!=EACCES && errno!=EROFS && errno!=EPERM ) return -1;
+  *pbWritable = 0;
+  return open(zPath, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
 }
 
 /*
@@ -88,23 +117,50 @@ static int epochOpenFile(const char *zPath, const char *zCatalog,
     if( bGroup && fchown(fd, (uid_t)-1, st.st_gid)!=0 ){}
     return fd;
   }
-  fd = open(zPath, O_RDWR|O_NOFOLLOW|O_CLOEXEC);
-  if( fd>=0 ) return fd;
-  if( errno!=EACCES && errno!=EROFS && errno!=EPERM ) return -1;
-  *pbWritable = 0;
-  return open(zPath, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
+  return epochOpenExisting(zPath, pbWritable);
+}
+
+static int epochIsRegular(int fd){
+  struct stat st;
+  return fstat(fd, &st)==0 && S_ISREG(st.st_mode);
+}
+
+/* Write the file id a as lowercase hex into z, EPOCH_ID_HEX bytes. */
+static void epochIdHex(const unsigned char *a, char *z){
+  static const char zDigit[] = "0123456789abcdef";
+  int i;
+  for(i=0; i<EPOCH_ID_BYTES; i++){
+    z[2*i] = zDigit[a[i]>>4];
+    z[2*i+1] = zDigit[a[i]&0x0f];
+  }
+  z[2*EPOCH_ID_BYTES] = 0;
+}
+
+/* Read the file id of the counter file fd into a. Returns 0 when the file
+** is too short to contain one or contains zeros there, which is how a file
+** made before file ids existed reads. */
+static int epochIdRead(int fd, unsigned char *a){
+  int i;
+  if( pread(fd, a, EPOCH_ID_BYTES, EPOCH_BYTES)!=EPOCH_ID_BYTES ) return 0;
+  for(i=0; i<EPOCH_ID_BYTES; i++){
+    if( a[i] ) return 1;
+  }
+  return 0;
 }
 
 /*
-** Extend a new or short counter file to EPOCH_BYTES with zero bytes. The
-** fcntl() lock keeps two processes that open the root at once from both
-** extending it, since the second write could reset a counter that the
-** first process has already advanced. The bytes are written, not only
-** allocated with ftruncate(), so that a store through the mapping never
-** needs a new block on a full disk. Returns 0 or -1 with errno set.
+** Extend a new or short counter file to EPOCH_FILE_BYTES with zero bytes,
+** and give it a random file id when it has none. Writes the file id as hex
+** into zId. The fcntl() lock keeps two processes that open the root at
+** once from both extending it, since the second write could reset a
+** counter that the first process has already advanced. The bytes are
+** written, not only allocated with ftruncate(), so that a store through
+** the mapping never needs a new block on a full disk. Returns 0 or -1
+** with errno set.
 */
-static int epochExtend(int fd){
-  static const unsigned char aZero[EPOCH_BYTES] = {0};
+static int epochPrepare(int fd, char *zId){
+  static const unsigned char aZero[EPOCH_FILE_BYTES] = {0};
+  unsigned char aId[EPOCH_ID_BYTES];
   struct flock lock;
   struct stat st;
   int rc = -1;
@@ -118,64 +174,225 @@ static int epochExtend(int fd){
   }
   if( fstat(fd, &st)!=0 ){
     iErrno = errno;
-  }else if( st.st_size>=EPOCH_BYTES ){
-    rc = 0;
-  }else{
-    size_t nByte = EPOCH_BYTES - (size_t)st.st_size;
-    if( pwrite(fd, aZero, nByte, st.st_size)==(ssize_t)nByte ){
-      rc = 0;
-    }else{
+    goto prepare_done;
+  }
+  if( st.st_size<EPOCH_FILE_BYTES ){
+    size_t nByte = EPOCH_FILE_BYTES - (size_t)st.st_size;
+    if( pwrite(fd, aZero, nByte, st.st_size)!=(ssize_t)nByte ){
       iErrno = errno ? errno : ENOSPC;
+      goto prepare_done;
     }
   }
+  if( !epochIdRead(fd, aId) ){
+    sqlite3_randomness(EPOCH_ID_BYTES, aId);
+    aId[0] |= 0x80;   /* zero bytes mean "no file id" */
+    if( pwrite(fd, aId, EPOCH_ID_BYTES, EPOCH_BYTES)!=EPOCH_ID_BYTES ){
+      iErrno = errno ? errno : ENOSPC;
+      goto prepare_done;
+    }
+  }
+  epochIdHex(aId, zId);
+  rc = 0;
+
+prepare_done:
   lock.l_type = F_UNLCK;
   fcntl(fd, F_SETLK, &lock);
   errno = iErrno;
   return rc;
 }
 
-void tenantEpochOpen(const char *zRoot){
-  char *zPath;
-  char *zCatalog;
+/* Read into zId the file id of the counter that the catalog db records.
+** Returns SQLITE_ROW when it records one, SQLITE_DONE when it does not,
+** or an error code with *pzErr set. */
+static int epochRecordRead(sqlite3 *db, char *zId, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT file_id FROM change_counter"
+                              " WHERE id=1", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_ROW ){
+      sqlite3_snprintf(EPOCH_ID_HEX, zId, "%s",
+                       (const char*)sqlite3_column_text(pStmt, 0));
+    }
+  }
+  if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
+    tenantSetError(pzErr, "cannot read table change_counter of the"
+        " catalog: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Record in the catalog db that the root's counter has file id zId. */
+static int epochRecordWrite(sqlite3 *db, const char *zId, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO"
+      " change_counter(id, file_id) VALUES(1, ?1)", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zId, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  if( rc!=SQLITE_OK ){
+    tenantSetError(pzErr, "cannot write table change_counter of the"
+        " catalog: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
+** Open or create the counter file zPath of a catalog that records none,
+** give it a file id, and record that id in the catalog db. Sets *pFd to
+** the descriptor to map, or to -1 when this process cannot map the file
+** (logged, and the scans read the catalog instead), and writes the file id
+** into zId, or "" when none was recorded. Returns SQLITE_OK unless the
+** catalog cannot be written.
+*/
+static int epochOpenNew(sqlite3 *db, const char *zPath, const char *zCatalog,
+                        int *pFd, int *pbWritable, char *zId, char **pzErr){
   struct stat st;
-  void *pMap;
-  int bWritable = 0;
+  int rc;
   int fd;
 
-  if( tenantEpochCounter ) return;
-  zPath = sqlite3_mprintf("%s/catalog.db-epoch", zRoot);
-  zCatalog = sqlite3_mprintf("%s/catalog.db", zRoot);
-  if( zPath==0 || zCatalog==0 ){
-    epochFail(zPath ? zPath : zRoot, "out of memory", 0, 0);
-    goto epoch_open_done;
-  }
-  if( !TENANT_EPOCH_ATOMIC ){
-    epochFail(zPath, "this build has no lock-free 64-bit atomics", 0, 0);
-    goto epoch_open_done;
-  }
-
-  fd = epochOpenFile(zPath, zCatalog, &bWritable);
+  *pFd = -1;
+  zId[0] = 0;
+  fd = epochOpenFile(zPath, zCatalog, pbWritable);
   if( fd<0 ){
     epochFail(zPath, "cannot open it", errno, 0);
-    goto epoch_open_done;
+    return SQLITE_OK;
   }
-  if( fstat(fd, &st)!=0 || !S_ISREG(st.st_mode) ){
+  if( !epochIsRegular(fd) ){
     epochFail(zPath, "not a regular file", 0, 0);
     close(fd);
-    goto epoch_open_done;
+    return SQLITE_OK;
   }
-  if( st.st_size<EPOCH_BYTES && (!bWritable || epochExtend(fd)!=0) ){
-    epochFail(zPath, "shorter than 8 bytes and cannot be extended",
-              bWritable ? errno : 0, 0);
+
+  /* A process that may only read the file maps it as it is, without a
+  ** record, and the next process that may write it records its file id. */
+  if( !*pbWritable ){
+    if( fstat(fd, &st)!=0 || st.st_size<EPOCH_BYTES ){
+      epochFail(zPath, "shorter than 8 bytes and cannot be extended", 0, 0);
+      close(fd);
+      return SQLITE_OK;
+    }
+    *pFd = fd;
+    return SQLITE_OK;
+  }
+
+  if( epochPrepare(fd, zId)!=0 ){
+    epochFail(zPath, "cannot write its file id", errno, 0);
     close(fd);
-    goto epoch_open_done;
+    zId[0] = 0;
+    return SQLITE_OK;
   }
-  pMap = mmap(0, EPOCH_BYTES, PROT_READ | (bWritable ? PROT_WRITE : 0),
-              MAP_SHARED, fd, 0);
+  rc = epochRecordWrite(db, zId, pzErr);
+  if( rc!=SQLITE_OK ){
+    close(fd);
+    return rc;
+  }
+  *pFd = fd;
+  return SQLITE_OK;
+}
+
+/* Reject a root whose counter file zPath is missing (zFound NULL) or has
+** the file id zFound, where the catalog records zRecorded. */
+static int epochReject(const char *zPath, const char *zRecorded,
+                       const char *zFound, char **pzErr){
+  static const char zFix[] = "Stop every process that uses this root, then"
+      " open the root once with TENANT_EPOCH_RESET=%s set, which creates a"
+      " new counter";
+  char *zWhat;
+
+  if( zFound==0 ){
+    zWhat = sqlite3_mprintf("change counter \"%s\" is missing, but the"
+        " catalog records one with file id %s. Processes that still map"
+        " the deleted file would not see the changes counted in a new one,"
+        " so this process does not create it", zPath, zRecorded);
+  }else{
+    zWhat = sqlite3_mprintf("change counter \"%s\" has file id %s, but the"
+        " catalog records file id %s. The file was replaced or truncated,"
+        " and processes that map the old file would not see the changes"
+        " counted in this one", zPath, zFound, zRecorded);
+  }
+  tenantSetError(pzErr, "%s. %z", zWhat ? zWhat : "out of memory",
+                 sqlite3_mprintf(zFix, zRecorded));
+  sqlite3_free(zWhat);
+  return SQLITE_CANTOPEN;
+}
+
+/*
+** Open the counter file zPath of a catalog that records file id
+** zRecorded. A missing file, or one with another file id, rejects the
+** root unless bCreate is set and TENANT_EPOCH_RESET equals zRecorded. Then
+** a new file takes its place, and the catalog records the new file id, so
+** the same setting does not create a counter twice. Sets *pFd as
+** epochOpenNew() does.
+*/
+static int epochOpenRecorded(sqlite3 *db, const char *zPath,
+                             const char *zCatalog, const char *zRecorded,
+                             int bCreate, int *pFd, int *pbWritable,
+                             char **pzErr){
+  unsigned char aId[EPOCH_ID_BYTES];
+  char zFound[EPOCH_ID_HEX];
+  char zNew[EPOCH_ID_HEX];
+  const char *zReset;
+  int bMissing = 0;
+  int rc;
+  int fd;
+
+  *pFd = -1;
+  fd = epochOpenExisting(zPath, pbWritable);
+  if( fd<0 ){
+    if( errno!=ENOENT ){
+      epochFail(zPath, "cannot open it", errno, 0);
+      return SQLITE_OK;
+    }
+    bMissing = 1;
+  }else if( !epochIsRegular(fd) ){
+    epochFail(zPath, "not a regular file", 0, 0);
+    close(fd);
+    return SQLITE_OK;
+  }else{
+    if( epochIdRead(fd, aId) ){
+      epochIdHex(aId, zFound);
+    }else{
+      sqlite3_snprintf(sizeof(zFound), zFound, "none");
+    }
+    if( strcmp(zFound, zRecorded)==0 ){
+      *pFd = fd;
+      return SQLITE_OK;
+    }
+    close(fd);
+  }
+
+  zReset = getenv("TENANT_EPOCH_RESET");
+  if( !bCreate || zReset==0 || strcmp(zReset, zRecorded)!=0 ){
+    return epochReject(zPath, zRecorded, bMissing ? 0 : zFound, pzErr);
+  }
+  if( !bMissing && unlink(zPath)!=0 && errno!=ENOENT ){
+    tenantSetError(pzErr, "cannot remove the change counter \"%s\" that"
+        " TENANT_EPOCH_RESET replaces: %s: remove it by hand", zPath,
+        strerror(errno));
+    return SQLITE_CANTOPEN;
+  }
+  rc = epochOpenNew(db, zPath, zCatalog, pFd, pbWritable, zNew, pzErr);
+  if( rc==SQLITE_OK && zNew[0] ){
+    sqlite3_log(SQLITE_WARNING, "tenant: created a new change counter %s"
+        " with file id %s in place of file id %s, as TENANT_EPOCH_RESET"
+        " requested", zPath, zNew, zRecorded);
+  }
+  return rc;
+}
+
+/* Map the counter file fd and publish the mapping. Closes fd. */
+static void epochMap(int fd, const char *zPath, int bWritable){
+  void *pMap = mmap(0, EPOCH_BYTES, PROT_READ | (bWritable ? PROT_WRITE : 0),
+                    MAP_SHARED, fd, 0);
   close(fd);   /* the mapping stays valid without the descriptor */
   if( pMap==MAP_FAILED ){
     epochFail(zPath, "mmap failed", errno, 0);
-    goto epoch_open_done;
+    return;
   }
   epochWritable = bWritable;
   if( !bWritable ) epochFail(zPath, "this process may only read it", 0, 1);
@@ -183,10 +400,48 @@ void tenantEpochOpen(const char *zRoot){
   __atomic_store_n(&tenantEpochCounter, (sqlite3_uint64*)pMap,
                    __ATOMIC_RELEASE);
 #endif
+}
+
+int tenantEpochOpen(sqlite3 *db, const char *zRoot, int bCreate,
+                    char **pzErr){
+  char zRecorded[EPOCH_ID_HEX];
+  char zNew[EPOCH_ID_HEX];
+  char *zPath;
+  char *zCatalog;
+  int bWritable = 0;
+  int fd = -1;
+  int rc = SQLITE_OK;
+
+  if( tenantEpochCounter ) return SQLITE_OK;
+  zPath = sqlite3_mprintf("%s/catalog.db-epoch", zRoot);
+  zCatalog = sqlite3_mprintf("%s/catalog.db", zRoot);
+  if( zPath==0 || zCatalog==0 ){
+    tenantSetError(pzErr, "out of memory while opening the change counter");
+    rc = SQLITE_NOMEM;
+    goto epoch_open_done;
+  }
+  if( !TENANT_EPOCH_ATOMIC ){
+    epochFail(zPath, "this build has no lock-free 64-bit atomics", 0, 0);
+    goto epoch_open_done;
+  }
+
+  rc = epochRecordRead(db, zRecorded, pzErr);
+  if( rc==SQLITE_ROW ){
+    rc = epochOpenRecorded(db, zPath, zCatalog, zRecorded, bCreate, &fd,
+                           &bWritable, pzErr);
+  }else if( rc==SQLITE_DONE && bCreate ){
+    rc = epochOpenNew(db, zPath, zCatalog, &fd, &bWritable, zNew, pzErr);
+  }else if( rc==SQLITE_DONE ){
+    epochFail(zPath, "the catalog records no counter yet, and only a new"
+              " process creates it", 0, 0);
+    rc = SQLITE_OK;
+  }
+  if( fd>=0 ) epochMap(fd, zPath, bWritable);
 
 epoch_open_done:
   sqlite3_free(zPath);
   sqlite3_free(zCatalog);
+  return rc;
 }
 
 /*
@@ -217,10 +472,13 @@ epoch_open_done:
 ** catalog before it: a scan that starts once the administrative function
 ** has returned finds every change it made.
 */
-int tenantEpochAdvance(char **pzErr){
+int tenantEpochAdvance(sqlite3 *db, char **pzErr){
   const char *zRoot = tenantCatalogRoot();
 
-  if( tenantEpochCounter==0 && zRoot ) tenantEpochOpen(zRoot);
+  if( tenantEpochCounter==0 && zRoot ){
+    int rc = tenantEpochOpen(db, zRoot, 0, pzErr);
+    if( rc!=SQLITE_OK ) return rc;
+  }
   if( tenantEpochCounter==0 || !epochWritable ){
     tenantSetError(pzErr, "cannot advance the change counter"
         " \"%s/catalog.db-epoch\" (%s): sessions of other processes would"

@@ -170,7 +170,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   ** and again at the end, in the order that catalogepoch.c explains. */
   rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
   if( rc==SQLITE_OK ){
-    rc = tenantEpochAdvance(&zErr);
+    rc = tenantEpochAdvance(db, &zErr);
     bAdvanced = rc==SQLITE_OK;
   }
   if( rc==SQLITE_OK ){
@@ -244,7 +244,7 @@ void provisionDecommission(sqlite3_context *pCtx, int argc,
   }
 
 decommission_done:
-  if( bAdvanced ) tenantEpochAdvance(0);
+  if( bAdvanced ) tenantEpochAdvance(db, 0);
   tenantCatalogLeave();
   sqlite3_free(zOpal);
   sqlite3_free(pPlan);

@@ -358,7 +358,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
   /* The change counter advances under the write lock, so after the
   ** commit that freed the id, and again at the end, in the order that
   ** catalogepoch.c explains. */
-  rc = tenantEpochAdvance(&zErr);
+  rc = tenantEpochAdvance(db, &zErr);
   if( rc!=SQLITE_OK ) goto provision_done;
   bAdvanced = 1;
   rc = provisionCheck(db, zCustomer, zTier, zRegion, zParent, &bResume,
@@ -457,7 +457,7 @@ static void provisionProvision(sqlite3_context *pCtx, int argc,
 
 provision_done:
   if( bInTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-  if( bAdvanced ) tenantEpochAdvance(0);
+  if( bAdvanced ) tenantEpochAdvance(db, 0);
   tenantCatalogLeave();
   sqlite3_free(p);
   if( rc!=SQLITE_OK ) provResultError(pCtx, rc, zErr);
@@ -532,7 +532,7 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
   }
   bInTxn = 1;
   if( !bAdd ){
-    rc = tenantEpochAdvance(&zErr);
+    rc = tenantEpochAdvance(db, &zErr);
     if( rc!=SQLITE_OK ) goto agent_done;
     bAdvanced = 1;
   }
@@ -576,7 +576,7 @@ static void provisionAgent(sqlite3_context *pCtx, int argc,
 
 agent_done:
   if( bInTxn ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-  if( bAdvanced ) tenantEpochAdvance(0);
+  if( bAdvanced ) tenantEpochAdvance(db, 0);
   tenantCatalogLeave();
   if( rc!=SQLITE_OK ) provResultError(pCtx, rc, zErr);
 }

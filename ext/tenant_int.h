@@ -244,10 +244,15 @@ int tenantIdIsSafe(const char *z);
 
 /* ---- catalogepoch.c: the change counter of the root -------------------- */
 
-/* Map <zRoot>/catalog.db-epoch, and create it when it is missing. A
-** failure leaves the counter unmapped and is logged once. Requires the
-** catalog mutex. */
-void tenantEpochOpen(const char *zRoot);
+/* Map <zRoot>/catalog.db-epoch, checking its file id against the one
+** that the catalog db records. With bCreate, create the file and record
+** its file id when the catalog records none, and honour TENANT_EPOCH_RESET.
+** Returns SQLITE_CANTOPEN with *pzErr set when the file is missing or has
+** another file id, or the error of a catalog query. A file that cannot be
+** mapped leaves the counter unmapped, is logged once, and returns
+** SQLITE_OK. Requires the catalog mutex and a write transaction on db. */
+int tenantEpochOpen(sqlite3 *db, const char *zRoot, int bCreate,
+                    char **pzErr);
 
 /* Cross-process atomics need a lock-free 64-bit type in shared memory.
 ** Without them the counter is never mapped, and every scan reads the
@@ -288,8 +293,9 @@ static inline int tenantEpochLoad(sqlite3_uint64 *piEpoch){
 /* Add 1 to the counter. A change that retires sessions calls this twice,
 ** in the order that catalogepoch.c explains. Returns SQLITE_CANTOPEN or
 ** SQLITE_READONLY, with *pzErr set, when this process cannot write the
-** counter. Requires the catalog mutex. */
-int tenantEpochAdvance(char **pzErr);
+** counter. Requires the catalog mutex, and a write transaction on the
+** catalog db while the counter may be unmapped. */
+int tenantEpochAdvance(sqlite3 *db, char **pzErr);
 
 /* ---- provision.c ------------------------------------------------------ */
 

@@ -3,10 +3,17 @@
 ** file and its mode, which administrative functions advance it, a read
 ** prepared before its agent was removed, and a process that cannot map
 ** the counter: its scans still find a customer provisioned again, and its
-** administrative functions refuse to change the catalog.
+** administrative functions refuse to change the catalog. Then the file id
+** that the catalog records. A deleted, replaced or truncated file rejects
+** the root in new processes. A read prepared in an old process therefore
+** cannot return the rows of a customer provisioned again through a new
+** counter.
+** TENANT_EPOCH_RESET creates a new counter once, and a catalog that
+** records no file id, or a counter file without one, still opens.
 **
 ** A case that needs a process which has not opened the catalog yet runs
-** this program again with a worker argument ("unmapped", "run").
+** this program again with a worker argument ("unmapped", "run",
+** "session", "oldread").
 ** The fleet: Sapphire S, and Onyx O and U under it.
 */
 #include "tap.h"
@@ -29,6 +36,19 @@ static const char *zRoot;          /* absolute root of this run */
 #define UNMAPPED_ERROR 0x04        /* ... or ended without the error */
 #define UNMAPPED_LOG   0x08        /* the fallback was not logged once */
 
+/* Outcomes that the "oldread" worker reports in its exit status. */
+#define OLDREAD_OPEN     0x01      /* the session did not open or read */
+#define OLDREAD_SECRET   0x02      /* the old read returned row 'secret' */
+#define OLDREAD_INACTIVE 0x04      /* it ended with the inactive error */
+#define OLDREAD_ERROR    0x08      /* it ended with another error */
+
+/* Writes the new customer O's row 'secret' after O is provisioned again. */
+static const char zReprovision[] =
+    "SELECT tenant_decommission('O');"
+    "SELECT tenant_provision('O','onyx','us-west1','S');"
+    "SELECT tenant_bind('O');"
+    "INSERT INTO basic_communications(id, data) VALUES('secret', 'x')";
+
 static const char zInactiveO[] = "tenant: customer \"O\" is no longer active"
     " in the catalog (decommissioned, or provisioned again since this"
     " session bound): close this session and open a new one";
@@ -50,6 +70,100 @@ static long long epochValue(void){
   ssize_t n = fd>=0 ? pread(fd, &iValue, sizeof(iValue), 0) : -1;
   if( fd>=0 ) close(fd);
   return n==(ssize_t)sizeof(iValue) ? (long long)iValue : -1;
+}
+
+/* The file id that the counter file stores, as hex, "none" when it has
+** none, or "missing" when the file cannot be read. */
+static const char *fileId(void){
+  static char zId[17];
+  unsigned char a[8];
+  int fd = open(rootPath("catalog.db-epoch"), O_RDONLY);
+  ssize_t n = fd>=0 ? pread(fd, a, sizeof(a), 8) : -1;
+  int bZero = 1;
+  int i;
+  if( fd>=0 ) close(fd);
+  if( fd<0 ) return "missing";
+  for(i=0; i<8 && n==8; i++){
+    if( a[i] ) bZero = 0;
+    snprintf(zId+2*i, 3, "%02x", a[i]);
+  }
+  return n!=8 || bZero ? "none" : zId;
+}
+
+/* The first column of the first row of zSql on catalog.db, read through a
+** connection of its own, or "none" when there is no row. */
+static const char *catalogText(const char *zSql){
+  static char zText[100];
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  snprintf(zText, sizeof(zText), "none");
+  if( sqlite3_open_v2(rootPath("catalog.db"), &db, SQLITE_OPEN_READONLY, 0)
+      ==SQLITE_OK
+   && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    snprintf(zText, sizeof(zText), "%s",
+             (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_close(db);
+  return zText;
+}
+
+/* The file id that the catalog records, or "none". */
+static const char *recordedId(void){
+  return catalogText("SELECT file_id FROM change_counter");
+}
+
+/* Replace the counter file with a new one that contains the n bytes a. */
+static int counterReplace(const void *a, size_t n){
+  int fd = open(rootPath("catalog.db-epoch.new"), O_WRONLY|O_CREAT|O_TRUNC,
+                0600);
+  int bOk = fd>=0 && write(fd, a, n)==(ssize_t)n;
+  if( fd>=0 ) close(fd);
+  return bOk && rename(rootPath("catalog.db-epoch.new"),
+                       rootPath("catalog.db-epoch"))==0;
+}
+
+/* Run zSql on catalog.db through a connection of its own. */
+static const char *catalogExec(const char *zSql){
+  static char zErr[200];
+  sqlite3 *db = 0;
+  char *zMsg = 0;
+  zErr[0] = 0;
+  if( sqlite3_open_v2(rootPath("catalog.db"), &db, SQLITE_OPEN_READWRITE, 0)
+      !=SQLITE_OK
+   || sqlite3_busy_timeout(db, 5000)!=SQLITE_OK
+   || sqlite3_exec(db, zSql, 0, 0, &zMsg)!=SQLITE_OK ){
+    snprintf(zErr, sizeof(zErr), "%s", zMsg ? zMsg : sqlite3_errmsg(db));
+  }
+  sqlite3_free(zMsg);
+  sqlite3_close(db);
+  return zErr[0] ? zErr : 0;
+}
+
+/* The error of a root whose counter file is missing, or has file id
+** zFound, while the catalog records zRecorded. */
+static const char *rejectError(const char *zRecorded, const char *zFound){
+  static char zError[1200];
+  static const char zFix[] = "Stop every process that uses this root, then"
+      " open the root once with TENANT_EPOCH_RESET=%s set, which creates a"
+      " new counter";
+  int n;
+  if( zFound==0 ){
+    n = snprintf(zError, sizeof(zError), "tenant: change counter \"%s\" is"
+        " missing, but the catalog records one with file id %s. Processes"
+        " that still map the deleted file would not see the changes counted"
+        " in a new one, so this process does not create it. ",
+        rootPath("catalog.db-epoch"), zRecorded);
+  }else{
+    n = snprintf(zError, sizeof(zError), "tenant: change counter \"%s\" has"
+        " file id %s, but the catalog records file id %s. The file was"
+        " replaced or truncated, and processes that map the old file would"
+        " not see the changes counted in this one. ",
+        rootPath("catalog.db-epoch"), zFound, zRecorded);
+  }
+  snprintf(zError+n, sizeof(zError)-n, zFix, zRecorded);
+  return zError;
 }
 
 /* By how much running zSql on db advances the counter, or -1000 when
@@ -168,7 +282,121 @@ static int runMain(const char *zSql, const char *zError){
   return bExpected ? 0 : 1;
 }
 
-/* 1. The file: created with the catalog, 8 bytes, in the catalog's mode. */
+/* Worker "session ERROR": opens a session of O and exits with 0 when the
+** open fails with a message that contains ERROR, else 1. */
+static int sessionMain(const char *zError){
+  char zErr[1200];
+  sqlite3 *dbLoad = 0;
+  sqlite3 *db;
+  tap_open(&dbLoad);
+  db = tap_open_uri("O?vfs=tenant", zErr, sizeof(zErr));
+  sqlite3_close(db);
+  sqlite3_close(dbLoad);
+  if( db==0 && strstr(zErr, zError)!=0 ) return 0;
+  fprintf(stderr, "# session of O: %s\n", db ? "opened" : zErr);
+  return 1;
+}
+
+/*
+** Worker "oldread ROW FDREADY FDGO": a session of O writes row ROW,
+** prepares a read and runs it, writes one byte to FDREADY and waits for
+** one byte on FDGO. Then it runs the read again and exits with the
+** OLDREAD_* outcomes of that run.
+*/
+static int oldreadMain(const char *zRow, int fdReady, int fdGo){
+  sqlite3 *dbLoad = 0;
+  sqlite3_stmt *pRead = 0;
+  char *zInsert;
+  sqlite3 *db;
+  int mOutcome = 0;
+  char c = 0;
+  int rc;
+
+  tap_open(&dbLoad);
+  db = tap_open_uri("O?vfs=tenant", 0, 0);
+  zInsert = sqlite3_mprintf("INSERT INTO basic_communications(id, data)"
+                            " VALUES(%Q, 'x')", zRow);
+  if( db==0 || zInsert==0 || tap_exec_error(db, zInsert)
+   || sqlite3_prepare_v2(db, "SELECT id FROM basic_communications", -1,
+                         &pRead, 0)!=SQLITE_OK ){
+    return OLDREAD_OPEN;
+  }
+  sqlite3_free(zInsert);
+  while( (rc = sqlite3_step(pRead))==SQLITE_ROW ){}
+  sqlite3_reset(pRead);
+  if( rc!=SQLITE_DONE ) return OLDREAD_OPEN;
+  if( write(fdReady, "r", 1)!=1 || read(fdGo, &c, 1)!=1 ){
+    return OLDREAD_OPEN;
+  }
+
+  while( (rc = sqlite3_step(pRead))==SQLITE_ROW ){
+    if( strcmp((const char*)sqlite3_column_text(pRead, 0), "secret")==0 ){
+      mOutcome |= OLDREAD_SECRET;
+    }
+  }
+  if( rc==SQLITE_AUTH && strcmp(sqlite3_errmsg(db), zInactiveO)==0 ){
+    mOutcome |= OLDREAD_INACTIVE;
+  }else if( rc!=SQLITE_DONE ){
+    fprintf(stderr, "# the old read ended with %d: %s\n", rc,
+            sqlite3_errmsg(db));
+    mOutcome |= OLDREAD_ERROR;
+  }
+  sqlite3_finalize(pRead);
+  sqlite3_close(db);
+  sqlite3_close(dbLoad);
+  return mOutcome;
+}
+
+/* An "oldread" worker and the pipes that pace it. */
+typedef struct OldRead OldRead;
+struct OldRead {
+  pid_t pid;
+  int fdReady;                     /* the worker writes a byte when ready */
+  int fdGo;                        /* the parent writes a byte to resume */
+};
+
+/* Start an "oldread" worker that writes row zRow, and wait until its read
+** has run once. Returns 0 when it did not get that far. */
+static int oldreadStart(OldRead *p, const char *zRow){
+  char zFdReady[16], zFdGo[16];
+  int aReady[2], aGo[2];
+  char c = 0;
+  if( pipe(aReady)!=0 || pipe(aGo)!=0 ) return 0;
+  snprintf(zFdReady, sizeof(zFdReady), "%d", aReady[1]);
+  snprintf(zFdGo, sizeof(zFdGo), "%d", aGo[0]);
+  p->pid = workerStart("oldread", zRow, zFdReady, zFdGo);
+  close(aReady[1]);
+  close(aGo[0]);
+  p->fdReady = aReady[0];
+  p->fdGo = aGo[1];
+  return read(p->fdReady, &c, 1)==1;
+}
+
+/* Resume the worker and return its OLDREAD_* outcomes. */
+static int oldreadFinish(OldRead *p){
+  if( write(p->fdGo, "g", 1)!=1 ) tap_diag("cannot resume the old read");
+  close(p->fdGo);
+  close(p->fdReady);
+  return workerWait(p->pid);
+}
+
+/* Run worker "run zSql zError" with TENANT_EPOCH_RESET set to zReset, or
+** unset when zReset is NULL, and return its exit status. */
+static int runWithReset(const char *zReset, const char *zSql,
+                        const char *zError){
+  pid_t pid;
+  if( zReset ){
+    setenv("TENANT_EPOCH_RESET", zReset, 1);
+  }else{
+    unsetenv("TENANT_EPOCH_RESET");
+  }
+  pid = workerStart("run", zSql, zError, 0);
+  unsetenv("TENANT_EPOCH_RESET");
+  return workerWait(pid);
+}
+
+/* 1. The file: created with the catalog, 16 bytes, in the catalog's mode,
+** with the file id that the catalog records. */
 static void testFile(sqlite3 *dbAdmin){
   struct stat stEpoch, stCatalog;
   int bEpoch = stat(rootPath("catalog.db-epoch"), &stEpoch)==0;
@@ -176,11 +404,15 @@ static void testFile(sqlite3 *dbAdmin){
 
   tap_ok(bEpoch && S_ISREG(stEpoch.st_mode), "file: catalog.db-epoch"
          " created with the catalog");
-  tap_is_int(bEpoch ? (long long)stEpoch.st_size : -1, 8, "file: 8 bytes");
+  tap_is_int(bEpoch ? (long long)stEpoch.st_size : -1, 16,
+             "file: 16 bytes");
   tap_is_int(bEpoch ? (long long)(stEpoch.st_mode & 0777) : -1,
              bCatalog ? (long long)(stCatalog.st_mode & 0666) : -2,
              "file: the catalog's mode");
   tap_ok(epochValue()>0, "file: the fleet's provisioning advanced it");
+  tap_ok(strcmp(fileId(), "none")!=0 && strcmp(fileId(), "missing")!=0,
+         "file: has a file id");
+  tap_is_str(recordedId(), fileId(), "file: the catalog records its id");
   (void)dbAdmin;
 }
 
@@ -311,23 +543,195 @@ static void testUnmapped(sqlite3 *dbAdmin){
   tap_ok((mFail & UNMAPPED_LOG)==0, "unmapped: fallback logged once");
 }
 
-/* 5. A process that finds no counter file creates it with the catalog's
-** mode, whatever its umask. */
-static void testCreatedMode(void){
+/*
+** 5. The file deleted while an old session of O in another process maps
+** it. A new process that would decommission O and provision it again is
+** rejected before it changes the catalog, and so is a new session, so the
+** old read never returns a row of a new customer O.
+*/
+static void testDeleted(void){
+  char zId[40];
+  char zGeneration[40];
+  OldRead old;
+  int mOutcome;
+
+  snprintf(zId, sizeof(zId), "%s", recordedId());
+  snprintf(zGeneration, sizeof(zGeneration), "%s", catalogText("SELECT"
+           " generation FROM customer_generations WHERE id='O'"));
+  if( !tap_ok(oldreadStart(&old, "o-deleted"), "deleted: old session of O"
+              " reads") ){
+    oldreadFinish(&old);
+    return;
+  }
+  tap_ok(unlink(rootPath("catalog.db-epoch"))==0, "deleted: counter file"
+         " deleted");
+
+  tap_is_int(runWithReset(0, zReprovision, rejectError(zId, 0)), 0,
+             "deleted: new process rejected");
+  tap_is_int(workerWait(workerStart("session", "catalog.db-epoch\" is"
+             " missing", 0, 0)), 0, "deleted: new session rejected");
+  tap_is_str(fileId(), "missing", "deleted: no new file created");
+  tap_is_str(catalogText("SELECT generation FROM customer_generations"
+             " WHERE id='O'"), zGeneration, "deleted: O not provisioned"
+             " again");
+
+  mOutcome = oldreadFinish(&old);
+  tap_ok((mOutcome & OLDREAD_OPEN)==0, "deleted: old session runs");
+  tap_ok((mOutcome & OLDREAD_SECRET)==0, "deleted: old read returns no"
+         " row of a new O");
+  tap_ok((mOutcome & (OLDREAD_INACTIVE|OLDREAD_ERROR))==0, "deleted: old"
+         " read still succeeds");
+}
+
+/*
+** 6. Recovery. TENANT_EPOCH_RESET set to another value leaves the root
+** rejected. Set to the recorded file id, it creates a new counter once:
+** after the new file is deleted too, the same value is rejected. The new
+** counter retires an old session of another process, as the first did.
+*/
+static void testReset(void){
+  char zOld[40], zNew[40];
+  OldRead old;
+  int mOutcome;
+
+  snprintf(zOld, sizeof(zOld), "%s", recordedId());
+  tap_is_int(runWithReset("0123456789abcdef", "SELECT tenant_root()",
+             rejectError(zOld, 0)), 0, "reset: another value rejected");
+  tap_is_int(runWithReset(zOld, "SELECT tenant_root()", 0), 0,
+             "reset: the recorded file id accepted");
+  snprintf(zNew, sizeof(zNew), "%s", fileId());
+  tap_ok(strcmp(zNew, "missing")!=0 && strcmp(zNew, "none")!=0,
+         "reset: new file has a file id");
+  tap_ok(strcmp(zNew, zOld)!=0, "reset: new file id differs");
+  tap_is_str(recordedId(), zNew, "reset: the catalog records the new id");
+  tap_is_int(epochValue(), 0, "reset: new counter starts at 0");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()", 0), 0,
+             "reset: next process opens without it");
+
+  tap_ok(unlink(rootPath("catalog.db-epoch"))==0, "reset: new file"
+         " deleted");
+  tap_is_int(runWithReset(zOld, "SELECT tenant_root()",
+             rejectError(zNew, 0)), 0, "reset: same value rejected again");
+  tap_is_int(runWithReset(zNew, "SELECT tenant_root()", 0), 0,
+             "reset: the new file id accepted");
+
+  if( !tap_ok(oldreadStart(&old, "o-reset"), "reset: old session of O"
+              " reads") ){
+    oldreadFinish(&old);
+    return;
+  }
+  tap_is_int(runWithReset(0, zReprovision, 0), 0, "reset: new process"
+             " provisions O again");
+  mOutcome = oldreadFinish(&old);
+  tap_ok((mOutcome & OLDREAD_SECRET)==0, "reset: old read returns no row"
+         " of the new O");
+  tap_ok((mOutcome & OLDREAD_INACTIVE)!=0, "reset: old read fails as"
+         " inactive");
+}
+
+/* 7. A file with another file id, or truncated to 0 or 8 bytes, rejects
+** new processes. The original file, put back, opens again, and a reset
+** replaces a file with another id. */
+static void testReplaced(void){
+  static const unsigned char aOther[16] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0x81, 2, 3, 4, 5, 6, 7, 8
+  };
+  char zId[40];
+  int bSaved;
+
+  snprintf(zId, sizeof(zId), "%s", recordedId());
+  unlink(rootPath("catalog.db-epoch.saved"));
+  bSaved = link(rootPath("catalog.db-epoch"),
+                rootPath("catalog.db-epoch.saved"))==0;
+  if( !tap_ok(bSaved, "replaced: counter file saved") ) return;
+
+  tap_ok(counterReplace(aOther, 16), "replaced: file with another id");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()",
+             rejectError(zId, "8102030405060708")), 0,
+             "replaced: another file id rejected");
+  tap_ok(counterReplace(aOther, 0), "replaced: file of 0 bytes");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()",
+             rejectError(zId, "none")), 0, "replaced: 0 bytes rejected");
+  tap_ok(counterReplace(aOther, 8), "replaced: file of 8 bytes");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()",
+             rejectError(zId, "none")), 0, "replaced: 8 bytes rejected");
+
+  tap_ok(rename(rootPath("catalog.db-epoch.saved"),
+                rootPath("catalog.db-epoch"))==0,
+         "replaced: original file put back");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()", 0), 0,
+             "replaced: original file opens");
+
+  tap_ok(counterReplace(aOther, 16), "replaced: another id again");
+  tap_is_int(runWithReset(zId, "SELECT tenant_root()", 0), 0,
+             "replaced: reset accepted");
+  tap_ok(strcmp(fileId(), "8102030405060708")!=0
+         && strcmp(fileId(), "none")!=0 && strcmp(fileId(), "missing")!=0,
+         "replaced: reset wrote a new file id");
+  tap_is_str(recordedId(), fileId(), "replaced: the catalog records it");
+}
+
+/* 8. A catalog that records no file id, as one made before the counter
+** existed: a new process creates the counter with the catalog's mode,
+** whatever its umask, and records its file id. */
+static void testOldCatalog(void){
   struct stat st;
   mode_t old;
   int rc;
 
   tap_ok(unlink(rootPath("catalog.db-epoch"))==0
          && chmod(rootPath("catalog.db"), 0660)==0,
-         "created: counter removed, catalog mode 0660");
+         "old catalog: counter removed, catalog mode 0660");
+  tap_is_str(catalogExec("DELETE FROM change_counter"), 0,
+             "old catalog: record removed");
   old = umask(022);
   rc = workerWait(workerStart("run", "SELECT tenant_root()", 0, 0));
   umask(old);
-  tap_is_int(rc, 0, "created: a new process opens the catalog");
+  tap_is_int(rc, 0, "old catalog: a new process opens it");
   rc = stat(rootPath("catalog.db-epoch"), &st);
   tap_is_int(rc==0 ? (long long)(st.st_mode & 0777) : -1, 0660,
-             "created: mode 0660, as the catalog's");
+             "old catalog: mode 0660, as the catalog's");
+  tap_ok(strcmp(fileId(), "none")!=0 && strcmp(fileId(), "missing")!=0,
+         "old catalog: new file has a file id");
+  tap_is_str(recordedId(), fileId(), "old catalog: its id recorded");
+}
+
+/* 9. A counter file made before file ids existed: 8 bytes, and no record.
+** A new process keeps its value, adds a file id and records it. */
+static void testOldFile(void){
+  sqlite3_uint64 iValue = 41;
+  struct stat st;
+
+  tap_ok(counterReplace(&iValue, sizeof(iValue)), "old file: 8 bytes,"
+         " value 41");
+  tap_is_str(catalogExec("DELETE FROM change_counter"), 0,
+             "old file: record removed");
+  tap_is_int(runWithReset(0, "SELECT tenant_root()", 0), 0,
+             "old file: a new process opens the root");
+  tap_is_int(stat(rootPath("catalog.db-epoch"), &st)==0 ? st.st_size : -1,
+             16, "old file: extended to 16 bytes");
+  tap_is_int(epochValue(), 41, "old file: value kept");
+  tap_ok(strcmp(fileId(), "none")!=0, "old file: has a file id");
+  tap_is_str(recordedId(), fileId(), "old file: its id recorded");
+}
+
+/* 10. Four processes that open a new root at once agree on one file. */
+static void testConcurrentOpen(void){
+  pid_t aPid[4];
+  int nOk = 0;
+  int i;
+
+  zRoot = tap_fresh_root("epoch-concurrent");
+  for(i=0; i<4; i++){
+    aPid[i] = workerStart("run", "SELECT tenant_root()", 0, 0);
+  }
+  for(i=0; i<4; i++){
+    if( workerWait(aPid[i])==0 ) nOk++;
+  }
+  tap_is_int(nOk, 4, "concurrent: every process opens the new root");
+  tap_ok(strcmp(fileId(), "none")!=0 && strcmp(fileId(), "missing")!=0,
+         "concurrent: file has a file id");
+  tap_is_str(recordedId(), fileId(), "concurrent: the catalog records it");
 }
 
 int main(int argc, char **argv){
@@ -339,6 +743,12 @@ int main(int argc, char **argv){
   }
   if( argc>2 && strcmp(argv[1], "run")==0 ){
     return runMain(argv[2], argc>3 ? argv[3] : 0);
+  }
+  if( argc>2 && strcmp(argv[1], "session")==0 ){
+    return sessionMain(argv[2]);
+  }
+  if( argc>4 && strcmp(argv[1], "oldread")==0 ){
+    return oldreadMain(argv[2], atoi(argv[3]), atoi(argv[4]));
   }
 
   zRoot = tap_fresh_root("epoch");
@@ -353,8 +763,16 @@ int main(int argc, char **argv){
   testAdvances(dbAdmin);
   testAgentRead(dbAdmin);
   testUnmapped(dbAdmin);
-  testCreatedMode();
   sqlite3_close(dbAdmin);
+
+  /* This process maps the deleted file from here on, so only new
+  ** processes open the root. */
+  testDeleted();
+  testReset();
+  testReplaced();
+  testOldCatalog();
+  testOldFile();
+  testConcurrentOpen();
   tap_done();
   return 0;
 }
