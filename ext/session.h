@@ -135,7 +135,9 @@ void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt);
 int tenantSessionTempWriteIsDenied(TenantSession *p, const char *zTable);
 void tenantSessionDefinitionsFree(TenantSession *p);
 
-/* Turn extension loading off again (session.c). */
+/* Turn extension loading off on a connection as it binds, and again at
+** the session's first prepare (sessionload.c). */
+void tenantSessionDisarm(sqlite3 *db);
 void tenantSessionDisarmAgain(TenantSession *p);
 
 /* The authorizer of a bound connection; pArg is its TenantSession. */
