@@ -33,6 +33,7 @@ SQLITE_EXTENSION_INIT3
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -316,6 +317,7 @@ static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
   char *zFile;
   char *zMsg = 0;
   char *zEpochErr = 0;
+  time_t tStart;
   int rc;
 
   zFile = sqlite3_mprintf("%s/catalog.db", zAbsRoot);
@@ -323,18 +325,29 @@ static int catalogOpenDb(const char *zAbsRoot, int bCreate, sqlite3 **pDb,
   rc = sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE
                        | (bCreate ? SQLITE_OPEN_CREATE : 0), 0);
   if( rc==SQLITE_OK ) rc = sqlite3_busy_timeout(db, 5000);
-  if( rc==SQLITE_OK ){
+
+  /* Processes that open a new root at once race to turn on WAL mode and
+  ** create the schema. SQLite returns SQLITE_BUSY without waiting where
+  ** waiting could deadlock, so the steps are tried again until about as
+  ** long as the busy timeout has passed. */
+  tStart = time(0);
+  while( rc==SQLITE_OK ){
     rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, &zMsg);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, &zMsg);
-    if( rc==SQLITE_OK ) rc = sqlite3_exec(db, catalogSchema, 0, 0, &zMsg);
-    if( rc==SQLITE_OK ) rc = tenantEpochOpen(db, zAbsRoot, 1, &zEpochErr);
     if( rc==SQLITE_OK ){
-      rc = sqlite3_exec(db, "COMMIT", 0, 0, &zMsg);
-    }else{
-      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+      rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, &zMsg);
+      if( rc==SQLITE_OK ) rc = sqlite3_exec(db, catalogSchema, 0, 0, &zMsg);
+      if( rc==SQLITE_OK ) rc = tenantEpochOpen(db, zAbsRoot, 1, &zEpochErr);
+      if( rc==SQLITE_OK ){
+        rc = sqlite3_exec(db, "COMMIT", 0, 0, &zMsg);
+      }else{
+        sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+      }
     }
+    if( (rc&0xff)!=SQLITE_BUSY || zEpochErr || time(0)-tStart>=5 ) break;
+    sqlite3_free(zMsg);
+    zMsg = 0;
+    sqlite3_sleep(50);
+    rc = SQLITE_OK;
   }
   if( rc!=SQLITE_OK && zEpochErr ){
     tenantSetError(pzErr, "%s", zEpochErr);
