@@ -19,7 +19,9 @@
 ** counter would split it from the processes that still map the old file.
 ** The operator stops those processes and sets TENANT_EPOCH_RESET to the
 ** recorded file id, and the next process creates a new counter and
-** records its file id, so the same setting takes effect only once. A
+** records its file id, so the same setting takes effect only once. The
+** reset lock below rejects the reset while another process still uses
+** the root. A
 ** catalog that records no file id, made before file ids or before the
 ** counter existed, gets one when it is opened. Only a change of the
 ** counter's value matters, so a file copied with the root is harmless.
@@ -36,6 +38,21 @@
 ** than create a new file. Truncating the file while processes map it
 ** kills them with SIGBUS at their next scan, as truncating SQLite's -shm
 ** file does.
+**
+** The reset lock: every process that maps the counter keeps a read lock on
+** byte EPOCH_LOCK_BYTE of catalog.db, and a reset first takes a write lock
+** there without waiting. The lock cannot be on the counter file, because
+** the processes that a reset must detect map a file that was deleted. It
+** is an open file description lock (F_OFD_SETLK, Linux 3.15 or later) on
+** a descriptor that stays open for the life of the process. A POSIX lock
+** would not do: closing any descriptor of catalog.db, as SQLite does when
+** a connection closes, drops every POSIX lock of the process on the file.
+** For the same reason that descriptor is never closed, since closing it
+** would drop SQLite's own POSIX locks on catalog.db. Every lock and
+** reset happens under the catalog's write lock, so a new process never
+** waits for the reset lock: a reset has turned its write lock back into a
+** read lock before its transaction commits. A process that was rejected,
+** or cannot map the counter, releases its read lock.
 */
 #include "tenant_int.h"
 SQLITE_EXTENSION_INIT3
@@ -53,12 +70,29 @@ SQLITE_EXTENSION_INIT3
 #define EPOCH_FILE_BYTES (EPOCH_BYTES+EPOCH_ID_BYTES)
 #define EPOCH_ID_HEX (2*EPOCH_ID_BYTES+1)  /* a file id as hex, with NUL */
 
+/* The byte of catalog.db that the reset lock covers. SQLite's unix VFS
+** locks bytes 0x40000000 to 0x400001FF of a database file (PENDING_BYTE,
+** RESERVED_BYTE, then SHARED_SIZE 510 bytes), and its WAL locks are in the
+** -shm file. tests/t_epoch.c finds both hosts' locks in that range. Locks
+** on other bytes never conflict with SQLite's, and this byte also fits a
+** 32-bit off_t. Locks are advisory, so a file that grows past it is
+** unaffected. */
+#define EPOCH_LOCK_BYTE 0x50000000
+
+/* The override that lets a reset go on when this process cannot take the
+** reset lock at all. It never overrides a lock held by another process. */
+#define EPOCH_RESET_UNCHECKED "TENANT_EPOCH_RESET_UNCHECKED"
+
 /* The mapping and its state, written under the catalog mutex. Only the
 ** pointer is read without the mutex (tenantEpochLoad). */
 sqlite3_uint64 *tenantEpochCounter = 0;
 static int epochWritable = 0;    /* the mapping allows stores */
 static int epochLogged = 0;      /* the failure to map it was logged */
 static char epochError[200];     /* why it is not mapped for writing */
+static int epochLockFd = -1;     /* catalog.db, for the reset lock */
+static int epochLockType = F_UNLCK;  /* the reset lock this process holds */
+static char epochLockError[200]; /* why the reset lock cannot be taken */
+static int epochLockLogged = 0;  /* the failure to take it was logged */
 
 /* Record why the counter of zPath is not mapped for writing, and log the
 ** first failure to map it at all. */
@@ -295,6 +329,127 @@ static int epochOpenNew(sqlite3 *db, const char *zPath, const char *zCatalog,
   return SQLITE_OK;
 }
 
+/* Outcomes of epochLockSet(). */
+#define EPOCH_LOCK_OK    0         /* the lock is set */
+#define EPOCH_LOCK_BUSY  1         /* another process holds a conflicting lock */
+#define EPOCH_LOCK_ERROR 2         /* failed: epochLockError has the reason */
+
+/*
+** Set the reset lock of this process to eType (F_RDLCK, F_WRLCK or
+** F_UNLCK) without waiting, opening catalog.db zCatalog on first use.
+** A lock of another type that this process holds is converted in place.
+** Returns one of the EPOCH_LOCK_* outcomes.
+*/
+static int epochLockSet(const char *zCatalog, int eType){
+#ifdef F_OFD_SETLK
+  struct flock lock;
+  int iErrno;
+
+  if( epochLockFd<0 ){
+    epochLockFd = open(zCatalog, O_RDWR|O_CLOEXEC);
+    if( epochLockFd<0 && (errno==EACCES || errno==EROFS || errno==EPERM) ){
+      epochLockFd = open(zCatalog, O_RDONLY|O_CLOEXEC);
+    }
+    if( epochLockFd<0 ){
+      sqlite3_snprintf(sizeof(epochLockError), epochLockError,
+                       "cannot open %s: %s", zCatalog, strerror(errno));
+      return EPOCH_LOCK_ERROR;
+    }
+  }
+  memset(&lock, 0, sizeof(lock));
+  lock.l_type = (short)eType;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = EPOCH_LOCK_BYTE;
+  lock.l_len = 1;
+  if( fcntl(epochLockFd, F_OFD_SETLK, &lock)==0 ){
+    epochLockType = eType;
+    return EPOCH_LOCK_OK;
+  }
+  iErrno = errno;
+  if( iErrno==EAGAIN || iErrno==EACCES ) return EPOCH_LOCK_BUSY;
+  if( iErrno==EINVAL ){
+    sqlite3_snprintf(sizeof(epochLockError), epochLockError, "this kernel"
+        " does not support open file description locks (F_OFD_SETLK needs"
+        " Linux 3.15 or later)");
+  }else if( iErrno==EBADF && eType==F_WRLCK ){
+    sqlite3_snprintf(sizeof(epochLockError), epochLockError, "this process"
+        " may only read %s", zCatalog);
+  }else{
+    sqlite3_snprintf(sizeof(epochLockError), epochLockError, "fcntl"
+        " F_OFD_SETLK on %s failed: %s", zCatalog, strerror(iErrno));
+  }
+  return EPOCH_LOCK_ERROR;
+#else
+  (void)zCatalog;
+  (void)eType;
+  sqlite3_snprintf(sizeof(epochLockError), epochLockError, "this build has"
+      " no open file description locks (F_OFD_SETLK)");
+  return EPOCH_LOCK_ERROR;
+#endif
+}
+
+/* Take or keep the read lock that shows a reset in another process that
+** this process uses the root. The first failure is logged, because such a
+** reset cannot detect this process. */
+static void epochLockShared(const char *zCatalog){
+  int rc;
+  if( epochLockType==F_RDLCK ) return;
+  rc = epochLockSet(zCatalog, F_RDLCK);
+  if( rc==EPOCH_LOCK_OK || epochLockLogged ) return;
+  epochLockLogged = 1;
+  if( rc==EPOCH_LOCK_BUSY ){
+    sqlite3_snprintf(sizeof(epochLockError), epochLockError, "another"
+        " process holds it for writing");
+  }
+  sqlite3_log(SQLITE_WARNING, "tenant: cannot take the reset lock on byte"
+      " %d of %s (%s): TENANT_EPOCH_RESET in another process cannot detect"
+      " that this process uses the root", EPOCH_LOCK_BYTE, zCatalog,
+      epochLockError);
+}
+
+/* Release the read lock of a process that does not map the counter. The
+** descriptor stays open, because closing it would drop SQLite's POSIX
+** locks on catalog.db. */
+static void epochLockRelease(void){
+  if( epochLockType!=F_UNLCK ) epochLockSet(0, F_UNLCK);
+}
+
+/*
+** Take the reset lock for writing before a reset replaces the counter
+** zPath of a catalog that records file id zRecorded. Returns SQLITE_OK,
+** or SQLITE_CANTOPEN with *pzErr set when another process holds the
+** lock, or when the lock cannot be taken and EPOCH_RESET_UNCHECKED is
+** not set to 1.
+*/
+static int epochLockExclusive(const char *zPath, const char *zCatalog,
+                              const char *zRecorded, char **pzErr){
+  const char *zUnchecked;
+  int rc = epochLockSet(zCatalog, F_WRLCK);
+
+  if( rc==EPOCH_LOCK_OK ) return SQLITE_OK;
+  if( rc==EPOCH_LOCK_BUSY ){
+    tenantSetError(pzErr, "cannot reset the change counter \"%s\": other"
+        " processes still use this root, and those that map the old counter"
+        " would not see the changes counted in a new one. Stop every process"
+        " that uses this root (\"lsof %s\" lists them), then open the root"
+        " again with TENANT_EPOCH_RESET=%s set", zPath, zCatalog, zRecorded);
+    return SQLITE_CANTOPEN;
+  }
+  zUnchecked = getenv(EPOCH_RESET_UNCHECKED);
+  if( zUnchecked && strcmp(zUnchecked, "1")==0 ){
+    sqlite3_log(SQLITE_WARNING, "tenant: resetting the change counter %s"
+        " without checking that no other process uses the root (%s), as"
+        " %s=1 requested", zPath, epochLockError, EPOCH_RESET_UNCHECKED);
+    return SQLITE_OK;
+  }
+  tenantSetError(pzErr, "cannot reset the change counter \"%s\": cannot"
+      " check that no other process uses this root, because the reset lock"
+      " on %s cannot be taken (%s). Stop every process that uses this root,"
+      " then open the root again with TENANT_EPOCH_RESET=%s and %s=1 set",
+      zPath, zCatalog, epochLockError, zRecorded, EPOCH_RESET_UNCHECKED);
+  return SQLITE_CANTOPEN;
+}
+
 /* Reject a root whose counter file zPath is missing (zFound NULL) or has
 ** the file id zFound, where the catalog records zRecorded. */
 static int epochReject(const char *zPath, const char *zRecorded,
@@ -370,18 +525,27 @@ static int epochOpenRecorded(sqlite3 *db, const char *zPath,
   if( !bCreate || zReset==0 || strcmp(zReset, zRecorded)!=0 ){
     return epochReject(zPath, zRecorded, bMissing ? 0 : zFound, pzErr);
   }
+  rc = epochLockExclusive(zPath, zCatalog, zRecorded, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+
+  zNew[0] = 0;
   if( !bMissing && unlink(zPath)!=0 && errno!=ENOENT ){
     tenantSetError(pzErr, "cannot remove the change counter \"%s\" that"
         " TENANT_EPOCH_RESET replaces: %s: remove it by hand", zPath,
         strerror(errno));
-    return SQLITE_CANTOPEN;
+    rc = SQLITE_CANTOPEN;
+  }else{
+    rc = epochOpenNew(db, zPath, zCatalog, pFd, pbWritable, zNew, pzErr);
   }
-  rc = epochOpenNew(db, zPath, zCatalog, pFd, pbWritable, zNew, pzErr);
   if( rc==SQLITE_OK && zNew[0] ){
     sqlite3_log(SQLITE_WARNING, "tenant: created a new change counter %s"
         " with file id %s in place of file id %s, as TENANT_EPOCH_RESET"
         " requested", zPath, zNew, zRecorded);
   }
+
+  /* Back to a read lock before the catalog's transaction commits, so that
+  ** the next process to open the root finds no write lock. */
+  epochLockShared(zCatalog);
   return rc;
 }
 
@@ -425,6 +589,9 @@ int tenantEpochOpen(sqlite3 *db, const char *zRoot, int bCreate,
     goto epoch_open_done;
   }
 
+  /* The read lock comes first, so that a reset in another process either
+  ** finds it or has finished before this process reads the record. */
+  epochLockShared(zCatalog);
   rc = epochRecordRead(db, zRecorded, pzErr);
   if( rc==SQLITE_ROW ){
     rc = epochOpenRecorded(db, zPath, zCatalog, zRecorded, bCreate, &fd,
@@ -437,6 +604,7 @@ int tenantEpochOpen(sqlite3 *db, const char *zRoot, int bCreate,
     rc = SQLITE_OK;
   }
   if( fd>=0 ) epochMap(fd, zPath, bWritable);
+  if( tenantEpochCounter==0 ) epochLockRelease();
 
 epoch_open_done:
   sqlite3_free(zPath);

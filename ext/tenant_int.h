@@ -246,7 +246,8 @@ int tenantIdIsSafe(const char *z);
 
 /* Map <zRoot>/catalog.db-epoch, checking its file id against the one
 ** that the catalog db records. With bCreate, create the file and record
-** its file id when the catalog records none, and honour TENANT_EPOCH_RESET.
+** its file id when the catalog records none, and honour TENANT_EPOCH_RESET
+** unless another process holds the reset lock.
 ** Returns SQLITE_CANTOPEN with *pzErr set when the file is missing or has
 ** another file id, or the error of a catalog query. A file that cannot be
 ** mapped leaves the counter unmapped, is logged once, and returns

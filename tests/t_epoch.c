@@ -8,12 +8,13 @@
 ** the root in new processes. A read prepared in an old process therefore
 ** cannot return the rows of a customer provisioned again through a new
 ** counter.
-** TENANT_EPOCH_RESET creates a new counter once, and a catalog that
-** records no file id, or a counter file without one, still opens.
+** TENANT_EPOCH_RESET creates a new counter once, but not while another
+** process uses the root, and a catalog that records no file id, or a
+** counter file without one, still opens.
 **
 ** A case that needs a process which has not opened the catalog yet runs
 ** this program again with a worker argument ("unmapped", "run",
-** "session", "oldread").
+** "session", "oldread", "holder").
 ** The fleet: Sapphire S, and Onyx O and U under it.
 */
 #include "tap.h"
@@ -48,6 +49,14 @@ static const char zReprovision[] =
     "SELECT tenant_provision('O','onyx','us-west1','S');"
     "SELECT tenant_bind('O');"
     "INSERT INTO basic_communications(id, data) VALUES('secret', 'x')";
+
+/* Failures that the "holder" worker reports in its exit status. */
+#define HOLDER_OPEN    0x01        /* the session did not open or read */
+#define HOLDER_CATALOG 0x02        /* the read of catalog.db failed */
+#define HOLDER_PIPE    0x04        /* the pipe to the parent failed */
+
+/* The byte of catalog.db that the reset lock covers (EPOCH_LOCK_BYTE). */
+#define RESET_LOCK_BYTE 0x50000000
 
 static const char zInactiveO[] = "tenant: customer \"O\" is no longer active"
     " in the catalog (decommissioned, or provisioned again since this"
@@ -164,6 +173,54 @@ static const char *rejectError(const char *zRecorded, const char *zFound){
   }
   snprintf(zError+n, sizeof(zError)-n, zFix, zRecorded);
   return zError;
+}
+
+/* The error of a reset of a root whose catalog records zRecorded, while
+** another process uses the root. */
+static const char *inUseError(const char *zRecorded){
+  static char zError[1200];
+  snprintf(zError, sizeof(zError), "tenant: cannot reset the change counter"
+      " \"%s\": other processes still use this root, and those that map the"
+      " old counter would not see the changes counted in a new one. Stop"
+      " every process that uses this root (\"lsof %s\" lists them), then"
+      " open the root again with TENANT_EPOCH_RESET=%s set",
+      rootPath("catalog.db-epoch"), rootPath("catalog.db"), zRecorded);
+  return zError;
+}
+
+/* The pid of a process that holds a POSIX lock on SQLite's lock bytes of
+** catalog.db (0x40000000 to 0x400001FF), 0 when none does, or -1 when
+** the lock cannot be tested. */
+static long long sqliteLockOwner(void){
+  struct flock lock;
+  int fd = open(rootPath("catalog.db"), O_RDWR);
+  int rc;
+  memset(&lock, 0, sizeof(lock));
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0x40000000;
+  lock.l_len = 0x200;
+  rc = fd>=0 ? fcntl(fd, F_GETLK, &lock) : -1;
+  if( fd>=0 ) close(fd);
+  if( rc!=0 ) return -1;
+  return lock.l_type==F_UNLCK ? 0 : (long long)lock.l_pid;
+}
+
+/* 1 when a process holds the reset lock, 0 when none does, or -1 when
+** the lock cannot be tested. */
+static int resetLockHeld(void){
+  struct flock lock;
+  int fd = open(rootPath("catalog.db"), O_RDWR);
+  int rc;
+  memset(&lock, 0, sizeof(lock));
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = RESET_LOCK_BYTE;
+  lock.l_len = 1;
+  rc = fd>=0 ? fcntl(fd, F_OFD_GETLK, &lock) : -1;
+  if( fd>=0 ) close(fd);
+  if( rc!=0 ) return -1;
+  return lock.l_type!=F_UNLCK;
 }
 
 /* By how much running zSql on db advances the counter, or -1000 when
@@ -347,24 +404,71 @@ static int oldreadMain(const char *zRow, int fdReady, int fdGo){
   return mOutcome;
 }
 
-/* An "oldread" worker and the pipes that pace it. */
-typedef struct OldRead OldRead;
-struct OldRead {
+/*
+** Worker "holder FDREADY FDGO": a session of O, which maps the counter,
+** reads and closes. Then a connection of its own holds a read transaction
+** on catalog.db, so SQLite holds its POSIX locks there. The worker writes
+** one byte to FDREADY and waits for one byte on FDGO. It ends the
+** transaction, closes the connection, opens and closes one more
+** descriptor of catalog.db, and writes and waits once more before it
+** exits with the HOLDER_* failures.
+*/
+static int holderMain(int fdReady, int fdGo){
+  sqlite3 *dbLoad = 0;
+  sqlite3 *dbCatalog = 0;
+  sqlite3 *db;
+  char c = 0;
+  int fd;
+
+  zRoot = getenv("TENANT_ROOT");
+  tap_open(&dbLoad);
+  db = tap_open_uri("O?vfs=tenant", 0, 0);
+  if( db==0 || tap_exec_error(db, "SELECT count(*) FROM"
+                              " basic_communications") ){
+    return HOLDER_OPEN;
+  }
+  sqlite3_close(db);
+  sqlite3_close(dbLoad);
+
+  if( sqlite3_open_v2(rootPath("catalog.db"), &dbCatalog,
+                      SQLITE_OPEN_READWRITE, 0)!=SQLITE_OK
+   || tap_exec_error(dbCatalog, "BEGIN; SELECT count(*) FROM"
+                     " change_counter") ){
+    return HOLDER_CATALOG;
+  }
+  if( write(fdReady, "r", 1)!=1 || read(fdGo, &c, 1)!=1 ) return HOLDER_PIPE;
+
+  if( tap_exec_error(dbCatalog, "COMMIT") ) return HOLDER_CATALOG;
+  sqlite3_close(dbCatalog);
+  fd = open(rootPath("catalog.db"), O_RDONLY);
+  if( fd<0 ) return HOLDER_CATALOG;
+  close(fd);
+  if( write(fdReady, "r", 1)!=1 || read(fdGo, &c, 1)!=1 ) return HOLDER_PIPE;
+  return 0;
+}
+
+/* A worker ("oldread" or "holder") and the pipes that pace it. */
+typedef struct PacedWorker PacedWorker;
+struct PacedWorker {
   pid_t pid;
   int fdReady;                     /* the worker writes a byte when ready */
   int fdGo;                        /* the parent writes a byte to resume */
 };
 
-/* Start an "oldread" worker that writes row zRow, and wait until its read
-** has run once. Returns 0 when it did not get that far. */
-static int oldreadStart(OldRead *p, const char *zRow){
+/* Start worker zMode ("oldread" with row zArg, or "holder" with NULL),
+** and wait for its first byte. Returns 0 when it did not get that far. */
+static int pacedStart(PacedWorker *p, const char *zMode, const char *zArg){
   char zFdReady[16], zFdGo[16];
   int aReady[2], aGo[2];
   char c = 0;
   if( pipe(aReady)!=0 || pipe(aGo)!=0 ) return 0;
   snprintf(zFdReady, sizeof(zFdReady), "%d", aReady[1]);
   snprintf(zFdGo, sizeof(zFdGo), "%d", aGo[0]);
-  p->pid = workerStart("oldread", zRow, zFdReady, zFdGo);
+  if( zArg ){
+    p->pid = workerStart(zMode, zArg, zFdReady, zFdGo);
+  }else{
+    p->pid = workerStart(zMode, zFdReady, zFdGo, 0);
+  }
   close(aReady[1]);
   close(aGo[0]);
   p->fdReady = aReady[0];
@@ -372,8 +476,21 @@ static int oldreadStart(OldRead *p, const char *zRow){
   return read(p->fdReady, &c, 1)==1;
 }
 
+/* Start an "oldread" worker that writes row zRow, and wait until its read
+** has run once. Returns 0 when it did not get that far. */
+static int oldreadStart(PacedWorker *p, const char *zRow){
+  return pacedStart(p, "oldread", zRow);
+}
+
+/* Let a paced worker go on, and wait for its next byte. Returns 0 when it
+** wrote none. */
+static int pacedStep(PacedWorker *p){
+  char c = 0;
+  return write(p->fdGo, "g", 1)==1 && read(p->fdReady, &c, 1)==1;
+}
+
 /* Resume the worker and return its OLDREAD_* outcomes. */
-static int oldreadFinish(OldRead *p){
+static int oldreadFinish(PacedWorker *p){
   if( write(p->fdGo, "g", 1)!=1 ) tap_diag("cannot resume the old read");
   close(p->fdGo);
   close(p->fdReady);
@@ -552,7 +669,7 @@ static void testUnmapped(sqlite3 *dbAdmin){
 static void testDeleted(void){
   char zId[40];
   char zGeneration[40];
-  OldRead old;
+  PacedWorker old;
   int mOutcome;
 
   snprintf(zId, sizeof(zId), "%s", recordedId());
@@ -568,6 +685,13 @@ static void testDeleted(void){
 
   tap_is_int(runWithReset(0, zReprovision, rejectError(zId, 0)), 0,
              "deleted: new process rejected");
+  tap_is_int(runWithReset(zId, zReprovision, inUseError(zId)), 0,
+             "deleted: reset rejected while old session runs");
+  setenv("TENANT_EPOCH_RESET_UNCHECKED", "1", 1);
+  tap_is_int(runWithReset(zId, zReprovision, inUseError(zId)), 0,
+             "deleted: reset rejected also when unchecked");
+  unsetenv("TENANT_EPOCH_RESET_UNCHECKED");
+  tap_is_str(recordedId(), zId, "deleted: record unchanged");
   tap_is_int(workerWait(workerStart("session", "catalog.db-epoch\" is"
              " missing", 0, 0)), 0, "deleted: new session rejected");
   tap_is_str(fileId(), "missing", "deleted: no new file created");
@@ -591,7 +715,7 @@ static void testDeleted(void){
 */
 static void testReset(void){
   char zOld[40], zNew[40];
-  OldRead old;
+  PacedWorker old;
   int mOutcome;
 
   snprintf(zOld, sizeof(zOld), "%s", recordedId());
@@ -629,7 +753,81 @@ static void testReset(void){
          " inactive");
 }
 
-/* 7. A file with another file id, or truncated to 0 or 8 bytes, rejects
+/*
+** 7. The reset lock. A process that opened the root and then closed every
+** descriptor of catalog.db that SQLite opened, and one more, still holds
+** the lock, so a reset is rejected until it exits. The lock leaves
+** SQLite's own POSIX locks in that process in place. After the reset,
+** sessions and administrative functions in several processes work
+** together.
+*/
+static void testInUse(void){
+  char zId[40];
+  char zNew[40];
+  PacedWorker holder;
+  PacedWorker old;
+  int mOutcome;
+
+  snprintf(zId, sizeof(zId), "%s", recordedId());
+  tap_is_int(resetLockHeld(), 0, "in use: no process holds the lock");
+
+  if( !tap_ok(pacedStart(&holder, "holder", 0), "in use: holder opens the"
+              " root") ){
+    tap_diag("holder exited with %d", oldreadFinish(&holder));
+    return;
+  }
+  tap_is_int(sqliteLockOwner(), holder.pid, "in use: SQLite's lock held"
+             " beside the reset lock");
+  tap_is_int(resetLockHeld(), 1, "in use: holder holds the reset lock");
+  unlink(rootPath("catalog.db-epoch.saved"));
+  tap_ok(link(rootPath("catalog.db-epoch"),
+              rootPath("catalog.db-epoch.saved"))==0
+         && unlink(rootPath("catalog.db-epoch"))==0,
+         "in use: counter file deleted");
+  tap_is_int(runWithReset(zId, "SELECT tenant_root()", inUseError(zId)), 0,
+             "in use: reset rejected");
+
+  tap_ok(pacedStep(&holder), "in use: holder closed its descriptors");
+  tap_is_int(sqliteLockOwner(), 0, "in use: SQLite's lock released");
+  tap_is_int(resetLockHeld(), 1, "in use: reset lock still held");
+  tap_is_int(runWithReset(zId, "SELECT tenant_root()", inUseError(zId)), 0,
+             "in use: reset still rejected");
+  tap_is_str(fileId(), "missing", "in use: no new file created");
+  tap_is_str(recordedId(), zId, "in use: record unchanged");
+
+  tap_is_int(oldreadFinish(&holder), 0, "in use: holder ran");
+  tap_is_int(resetLockHeld(), 0, "in use: lock gone with the holder");
+  tap_is_int(runWithReset(zId, "SELECT tenant_root()", 0), 0,
+             "in use: reset accepted after the holder exited");
+  snprintf(zNew, sizeof(zNew), "%s", fileId());
+  tap_ok(strcmp(zNew, zId)!=0 && strcmp(zNew, "missing")!=0,
+         "in use: new file id");
+  tap_is_str(recordedId(), zNew, "in use: new id recorded");
+  unlink(rootPath("catalog.db-epoch.saved"));
+
+  if( !tap_ok(oldreadStart(&old, "o-in-use"), "in use: session of O"
+              " reads") ){
+    oldreadFinish(&old);
+    return;
+  }
+  tap_is_int(resetLockHeld(), 1, "in use: session holds the reset lock");
+  tap_is_int(runWithReset(0, "SELECT tenant_provision('V','onyx',"
+             "'us-west1','S'); SELECT tenant_add_agent('V','vic');"
+             "SELECT tenant_bind('V','vic');"
+             "INSERT INTO basic_communications(id, data) VALUES('v1', 'x')",
+             0), 0, "in use: another process provisions V and writes");
+  tap_is_int(runWithReset(0, "SELECT tenant_bind('O');"
+             "INSERT INTO basic_communications(id, data) VALUES('o2', 'x')",
+             0), 0, "in use: another session of O writes");
+  tap_is_int(runWithReset(0, "SELECT tenant_decommission('V')", 0), 0,
+             "in use: another process decommissions V");
+  /* Row 'secret' belongs to this O, which case 6 provisioned. */
+  mOutcome = oldreadFinish(&old);
+  tap_is_int(mOutcome & (OLDREAD_OPEN|OLDREAD_INACTIVE|OLDREAD_ERROR), 0,
+             "in use: old session of O still reads");
+}
+
+/* 8. A file with another file id, or truncated to 0 or 8 bytes, rejects
 ** new processes. The original file, put back, opens again, and a reset
 ** replaces a file with another id. */
 static void testReplaced(void){
@@ -671,7 +869,7 @@ static void testReplaced(void){
   tap_is_str(recordedId(), fileId(), "replaced: the catalog records it");
 }
 
-/* 8. A catalog that records no file id, as one made before the counter
+/* 9. A catalog that records no file id, as one made before the counter
 ** existed: a new process creates the counter with the catalog's mode,
 ** whatever its umask, and records its file id. */
 static void testOldCatalog(void){
@@ -696,7 +894,7 @@ static void testOldCatalog(void){
   tap_is_str(recordedId(), fileId(), "old catalog: its id recorded");
 }
 
-/* 9. A counter file made before file ids existed: 8 bytes, and no record.
+/* 10. A counter file made before file ids existed: 8 bytes, and no record.
 ** A new process keeps its value, adds a file id and records it. */
 static void testOldFile(void){
   sqlite3_uint64 iValue = 41;
@@ -715,7 +913,7 @@ static void testOldFile(void){
   tap_is_str(recordedId(), fileId(), "old file: its id recorded");
 }
 
-/* 10. Four processes that open a new root at once agree on one file. */
+/* 11. Four processes that open a new root at once agree on one file. */
 static void testConcurrentOpen(void){
   pid_t aPid[4];
   int nOk = 0;
@@ -750,6 +948,9 @@ int main(int argc, char **argv){
   if( argc>4 && strcmp(argv[1], "oldread")==0 ){
     return oldreadMain(argv[2], atoi(argv[3]), atoi(argv[4]));
   }
+  if( argc>3 && strcmp(argv[1], "holder")==0 ){
+    return holderMain(atoi(argv[2]), atoi(argv[3]));
+  }
 
   zRoot = tap_fresh_root("epoch");
   tap_open(&dbAdmin);
@@ -765,10 +966,17 @@ int main(int argc, char **argv){
   testUnmapped(dbAdmin);
   sqlite3_close(dbAdmin);
 
-  /* This process maps the deleted file from here on, so only new
-  ** processes open the root. */
+  /* This process maps the counter of this root, and holds its reset lock,
+  ** until it exits. So the cases from here on use another root, which
+  ** only new processes open. */
+  zRoot = tap_fresh_root("epoch-reset");
+  tap_is_int(runWithReset(0,
+      "SELECT tenant_provision('S','sapphire','us-west1');"
+      "SELECT tenant_provision('O','onyx','us-west1','S')", 0), 0,
+      "setup: second fleet provisioned");
   testDeleted();
   testReset();
+  testInUse();
   testReplaced();
   testOldCatalog();
   testOldFile();
