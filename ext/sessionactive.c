@@ -184,7 +184,9 @@ static void tenantSessionRunCheckFull(TenantSession *p){
 ** at its first jump, before it reads or writes a row, and SQLite returns
 ** SQLITE_INTERRUPT ("interrupted"). Retiring the session expired its
 ** other statements, so their next run fails with SQLITE_AUTH instead
-** (tenantSessionRetire).
+** (tenantSessionRetire). NOTE: a program that removes the trace
+** (sqlite3_trace_v2(db, 0, 0, 0)) skips this check until its next prepare
+** restores the trace, as it skips the meter.
 */
 void tenantSessionRunCheck(TenantSession *p){
   sqlite3_uint64 iEpoch = 0;
