@@ -175,6 +175,7 @@ static void tenantSessionReset(TenantSession *p){
   p->nModules = 0;
   tenantSessionDefinitionsFree(p);
   p->bBound = 0;
+  p->bDedicated = 0;
   p->bMetered = 0;
   p->bBinding = 0;
   p->bStale = 0;
@@ -434,15 +435,17 @@ static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
 }
 
 /* SQLITE_TRACE_STMT: count each statement the application executes as
-** one API call. SQLITE_TRACE_PROFILE: check the temp tables a finished
-** statement may have changed. Statements the extension runs itself
-** are neither counted nor checked. */
+** one API call, and stop it when the session is retired and reaches a
+** dedicated file (tenantSessionRunCheck). SQLITE_TRACE_PROFILE: check the
+** temp tables a finished statement may have changed. Statements the
+** extension runs itself are neither counted nor checked. */
 static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
                               void *pData){
   TenantSession *p = (TenantSession*)pArg;
   (void)pData;
   if( p->nInternal>0 ) return 0;
   if( eType==SQLITE_TRACE_STMT ){
+    if( p->bDedicated ) tenantSessionRunCheck(p);
     if( p->pMeter ) tenantMeterCount(p->pMeter);
     tenantSessionStatementStarts(p);
   }else if( eType==SQLITE_TRACE_PROFILE ){
@@ -570,6 +573,9 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   if( rc!=SQLITE_OK ){
     tenantSessionReset(p);
     return rc;
+  }
+  for(i=0; i<p->plan.nFile; i++){
+    if( !p->plan.aFile[i].bShared ) p->bDedicated = 1;
   }
 
   /* Bound from here on: the authorizer is in force for all but the

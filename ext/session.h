@@ -28,6 +28,7 @@ struct TenantSession {
   int nInternal;                     /* depth of internal statements */
   int bBinding;                      /* attach keys may be handed out */
   int bBound;                        /* plan and schemas are in force */
+  int bDedicated;                    /* the plan reaches a dedicated file */
   int bMetered;                      /* TENANT_METER was on at binding */
   int nTable;
   TenantSessionTable *aTable;

@@ -11,20 +11,34 @@
 #include "session.h"
 SQLITE_EXTENSION_INIT3
 
+/*
+** A dedicated file's tables are plain tables, which no scan check guards.
+** So a retired session that reaches one expires its prepared statements,
+** which setting the authorizer again does in SQLite 3.15.2 and 3.40. At
+** its next run, a statement prepared with sqlite3_prepare_v2() or later is
+** prepared again, and the authorizer (tenantStatementIsDenied) then fails
+** it with SQLITE_AUTH. One prepared with the legacy sqlite3_prepare()
+** fails with SQLITE_SCHEMA.
+*/
 void tenantSessionRetire(TenantSession *p){
+  const char *zRejects = p->bDedicated
+      ? "rejects every statement, also those prepared earlier,"
+      : "rejects every write and every read of a shared table";
   if( p->bRetired ) return;
   p->bRetired = 1;
+  if( p->bBound && p->bDedicated ){
+    sqlite3_set_authorizer(p->db, tenantAuthorize, p);
+  }
   if( p->bAgentRemoved ){
     sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s of generation"
-        " %lld was removed from the catalog: its session rejects every write"
-        " and every read of a shared table from now on", p->plan.zAgent,
-        p->plan.zCustomer, p->plan.iAgentGeneration);
+        " %lld was removed from the catalog: its session %s from now on",
+        p->plan.zAgent, p->plan.zCustomer, p->plan.iAgentGeneration,
+        zRejects);
     return;
   }
   sqlite3_log(SQLITE_AUTH, "tenant: customer %s of generation %lld is no"
-      " longer active in the catalog: its session rejects every write and"
-      " every read of a shared table from now on", p->plan.zCustomer,
-      p->plan.iGeneration);
+      " longer active in the catalog: its session %s from now on",
+      p->plan.zCustomer, p->plan.iGeneration, zRejects);
 }
 
 int tenantSessionRejectInactive(TenantSession *p, char **pzErr){
@@ -138,4 +152,48 @@ int tenantSessionScanCheck(TenantSession *p, char **pzErr){
 
   if( bMapped && iEpoch==p->iEpoch && p->bEpochRead ) return SQLITE_OK;
   return tenantSessionScanCheckFull(p, bMapped, iEpoch, pzErr);
+}
+
+/* The part of tenantSessionRunCheck() that reads the catalog or stops the
+** statement, out of line for the same reason as
+** tenantSessionScanCheckFull(). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void tenantSessionRunCheckFull(TenantSession *p){
+  char *zErr = 0;
+  int rc;
+
+  if( !p->bRetired ){
+    rc = tenantSessionScanCheck(p, &zErr);
+    if( rc==SQLITE_OK ) return;
+    if( !p->bRetired ){
+      sqlite3_log(rc, "tenant: a statement of customer %s was interrupted"
+          " because the check of its session failed: %s", p->plan.zCustomer,
+          zErr ? zErr : sqlite3_errstr(rc));
+    }
+    sqlite3_free(zErr);
+  }
+  sqlite3_interrupt(p->db);
+}
+
+/*
+** Check the session from the trace as each application statement starts,
+** because SQLite calls the authorizer only as a statement is prepared.
+** The statement has then run only OP_Init, so sqlite3_interrupt() stops it
+** at its first jump, before it reads or writes a row, and SQLite returns
+** SQLITE_INTERRUPT ("interrupted"). Retiring the session expired its
+** other statements, so their next run fails with SQLITE_AUTH instead
+** (tenantSessionRetire). NOTE: a program that removes the trace
+** (sqlite3_trace_v2(db, 0, 0, 0)) skips this check until its next prepare
+** restores the trace, as it skips the meter.
+*/
+void tenantSessionRunCheck(TenantSession *p){
+  sqlite3_uint64 iEpoch = 0;
+  int bMapped = tenantEpochLoad(&iEpoch);
+
+  if( bMapped && iEpoch==p->iEpoch && p->bEpochRead && !p->bRetired ){
+    return;
+  }
+  tenantSessionRunCheckFull(p);
 }

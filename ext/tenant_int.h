@@ -387,6 +387,14 @@ int tenantSessionCheckActive(TenantSession *p, char **pzErr);
 */
 int tenantSessionScanCheck(TenantSession *p, char **pzErr);
 
+/*
+** Check a session that reaches a dedicated file as one of its statements
+** starts to run, and interrupt the connection when the session is retired
+** or the check fails. While the change counter keeps its value, this
+** costs one load and one compare.
+*/
+void tenantSessionRunCheck(TenantSession *p);
+
 /* Read the storage limit and tier of the bound customer, as
 ** tenantCatalogLimit() does for the generation bound, check that the bound
 ** agent, if any, is still registered under its generation, and retire
@@ -400,9 +408,11 @@ int tenantSessionLimitRead(TenantSession *p, sqlite3_int64 *piLimit,
 
 /* Mark the session as bound to a customer that the catalog no longer
 ** lists as active under the generation bound, or to an agent it no longer
-** lists under the generation bound, and log it once. A retired session
-** stays retired, because tenant_provision() gives every provisioning of
-** an id a new generation, and tenant_add_agent() every addition. */
+** lists under the generation bound, and log it once. A session that
+** reaches a dedicated file also expires its prepared statements. A retired
+** session stays retired, because tenant_provision() gives every
+** provisioning of an id a new generation, and tenant_add_agent() every
+** addition. */
 void tenantSessionRetire(TenantSession *p);
 
 /* Retire the session, set *pzErr to the error of a statement of a

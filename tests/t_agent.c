@@ -6,7 +6,9 @@
 ** prepared before, a new read and a new write fail. New sessions of the
 ** agent added again work. Each case runs with the change made in this
 ** process and in another one, with metering on and off, and for a catalog
-** made before agent_generations existed.
+** made before agent_generations existed. A Sapphire session's statements
+** prepared before its agent is removed fail at their next run, while
+** another agent's session on the same files keeps working.
 **
 ** A case that needs another process runs this program again with a worker
 ** argument ("run", "agent").
@@ -253,6 +255,120 @@ static void testReaddedSapphire(sqlite3 *dbAdmin){
   sqlite3_close(dbNew);
 }
 
+/* Prepare zSql on db, or report why it failed and return NULL. */
+static sqlite3_stmt *prepareOrDiag(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    tap_diag("cannot prepare %s: %s", zSql, sqlite3_errmsg(db));
+  }
+  return pStmt;
+}
+
+/* The case that testPreparedSapphire() runs, and the name of its check
+** zCheck. */
+static char zPreparedCase[100];
+static const char *preparedCheck(const char *zCheck){
+  static char zName[200];
+  snprintf(zName, sizeof(zName), "%s: %s", zPreparedCase, zCheck);
+  return zName;
+}
+
+/*
+** 4. A Sapphire session bound as agent zAgent prepares a write and a read,
+** and runs both. A second session, bound as agent "keep", prepares a read.
+** Then zAgent is removed: on dbAdmin when bElsewhere is false, else in
+** another process. Each later run of the old write and read fails without
+** writing or returning a row: the first one to run is interrupted, and
+** the other, and every run after those, fails with SQLITE_AUTH. The
+** session of "keep" and a new session of the customer work.
+*/
+static void testPreparedSapphire(sqlite3 *dbAdmin, const char *zAgent,
+                                 int bElsewhere){
+  char zSql[300];
+  sqlite3_stmt *pWrite;
+  sqlite3_stmt *pRead;
+  sqlite3_stmt *pKeep;
+  sqlite3 *db;
+  sqlite3 *dbKeep;
+  sqlite3 *dbNew;
+  int nRow;
+  int rc;
+
+  snprintf(zPreparedCase, sizeof(zPreparedCase), "prepared sapphire, %s",
+           bElsewhere ? "other process" : "this process");
+  snprintf(zSql, sizeof(zSql), "SELECT tenant_add_agent('S','%s')", zAgent);
+  tap_is_str(tap_exec_error(dbAdmin, zSql), 0, preparedCheck("agent added"));
+  snprintf(zSql, sizeof(zSql), "S?vfs=tenant&agent=%s", zAgent);
+  db = tap_open_uri(zSql, 0, 0);
+  dbKeep = tap_open_uri("S?vfs=tenant&agent=keep", 0, 0);
+  if( !tap_ok(db!=0 && dbKeep!=0, "%s", preparedCheck("both sessions bind")) ){
+    sqlite3_close(db);
+    sqlite3_close(dbKeep);
+    return;
+  }
+
+  snprintf(zSql, sizeof(zSql), "INSERT INTO communications_data(id, data)"
+           " VALUES('%s-' || hex(randomblob(4)), 'x')", zAgent);
+  pWrite = prepareOrDiag(db, zSql);
+  snprintf(zSql, sizeof(zSql), "SELECT id FROM communications_data"
+           " WHERE id LIKE '%s-%%'", zAgent);
+  pRead = prepareOrDiag(db, zSql);
+  pKeep = prepareOrDiag(dbKeep, zSql);
+  tap_ok(pWrite && pRead && pKeep, "%s", preparedCheck("statements prepared"));
+  stepAll(pWrite, &rc);
+  tap_is_int(rc, SQLITE_DONE, preparedCheck("write before the removal"));
+  nRow = stepAll(pRead, &rc);
+  tap_is_int(nRow, 1, preparedCheck("read before the removal finds the row"));
+  nRow = stepAll(pKeep, &rc);
+  tap_is_int(nRow, 1, preparedCheck("other agent's read before the removal"));
+
+  snprintf(zSql, sizeof(zSql), "SELECT tenant_remove_agent('S','%s')",
+           zAgent);
+  if( bElsewhere ){
+    tap_is_int(workerRun("run", zSql), 0, preparedCheck("agent removed"));
+  }else{
+    tap_is_str(tap_exec_error(dbAdmin, zSql), 0, preparedCheck("agent"
+               " removed"));
+  }
+
+  stepAll(pWrite, &rc);
+  tap_is_int(rc, SQLITE_INTERRUPT, preparedCheck("old write is interrupted"));
+  tap_is_str(sqlite3_errmsg(db), "interrupted", preparedCheck("old write"
+             " error"));
+  nRow = stepAll(pRead, &rc);
+  tap_is_int(nRow, 0, preparedCheck("old read returns no row"));
+  tap_is_int(rc, SQLITE_AUTH, preparedCheck("old read fails"));
+  tap_is_str(sqlite3_errmsg(db), "not authorized", preparedCheck("old read"
+             " error"));
+  stepAll(pWrite, &rc);
+  tap_is_int(rc, SQLITE_AUTH, preparedCheck("old write again fails"));
+  nRow = stepAll(pRead, &rc);
+  tap_is_int(nRow, 0, preparedCheck("old read again returns no row"));
+  tap_is_int(rc, SQLITE_AUTH, preparedCheck("old read again fails"));
+  tap_ok(tap_exec_error(db, "SELECT count(*) FROM communications_data")!=0,
+         "%s", preparedCheck("new read fails"));
+
+  nRow = stepAll(pKeep, &rc);
+  tap_is_int(rc, SQLITE_DONE, preparedCheck("other agent's read runs"));
+  tap_is_int(nRow, 1, preparedCheck("other agent's read finds the row"));
+  tap_is_str(tap_exec_error(dbKeep, "INSERT INTO communications_data(id,"
+             " data) VALUES('keep-' || hex(randomblob(4)), 'x')"), 0,
+             preparedCheck("other agent writes"));
+  sqlite3_finalize(pWrite);
+  sqlite3_finalize(pRead);
+  sqlite3_finalize(pKeep);
+  sqlite3_close(db);
+  sqlite3_close(dbKeep);
+
+  dbNew = tap_open_uri("S?vfs=tenant&agent=keep", 0, 0);
+  if( !tap_ok(dbNew!=0, "%s", preparedCheck("new session binds")) ) return;
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM communications_data"
+           " WHERE id LIKE '%s-%%'", zAgent);
+  tap_is_str(tap_query_text(dbNew, zSql), "1", preparedCheck("only the"
+             " write before the removal is stored"));
+  sqlite3_close(dbNew);
+}
+
 /* Run zSql on the root's catalog.db, opened directly without the
 ** extension. Returns its first value, or its error when bExec, else NULL. */
 static const char *catalogRun(const char *zRoot, const char *zSql,
@@ -339,6 +455,10 @@ int main(int argc, char **argv){
   testReadded(dbAdmin, "there-on", 1, 0);
   testReadded(dbAdmin, "there-off", 1, 1);
   testReaddedSapphire(dbAdmin);
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_agent('S','keep')"),
+             0, "prepared sapphire: agent keep added");
+  testPreparedSapphire(dbAdmin, "pa-here", 0);
+  testPreparedSapphire(dbAdmin, "pa-there", 1);
   tap_is_str(catalogQuery(zRoot, "SELECT group_concat(generation, ' ') FROM"
              " (SELECT generation FROM agent_generations"
              " WHERE customer='O' AND id LIKE 'here-%' ORDER BY generation)"),
