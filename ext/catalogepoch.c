@@ -451,9 +451,11 @@ static int epochLockExclusive(const char *zPath, const char *zCatalog,
 }
 
 /* Reject a root whose counter file zPath is missing (zFound NULL) or has
-** the file id zFound, where the catalog records zRecorded. */
+** the file id zFound, where the catalog records zRecorded. zReset is the
+** value of TENANT_EPOCH_RESET, or NULL when it is not set. */
 static int epochReject(const char *zPath, const char *zRecorded,
-                       const char *zFound, char **pzErr){
+                       const char *zFound, const char *zReset,
+                       char **pzErr){
   static const char zFix[] = "Stop every process that uses this root, then"
       " open the root once with TENANT_EPOCH_RESET=%s set, which creates a"
       " new counter";
@@ -470,8 +472,17 @@ static int epochReject(const char *zPath, const char *zRecorded,
         " and processes that map the old file would not see the changes"
         " counted in this one", zPath, zFound, zRecorded);
   }
-  tenantSetError(pzErr, "%s. %z", zWhat ? zWhat : "out of memory",
-                 sqlite3_mprintf(zFix, zRecorded));
+  if( zReset && zReset[0] ){
+    /* Say that the setting was read, so a mistyped id is not mistaken for
+    ** a setting that did not reach the process. */
+    tenantSetError(pzErr, "%s. TENANT_EPOCH_RESET=%s does not match the"
+        " recorded file id %s and was ignored. %z",
+        zWhat ? zWhat : "out of memory", zReset, zRecorded,
+        sqlite3_mprintf(zFix, zRecorded));
+  }else{
+    tenantSetError(pzErr, "%s. %z", zWhat ? zWhat : "out of memory",
+                   sqlite3_mprintf(zFix, zRecorded));
+  }
   sqlite3_free(zWhat);
   return SQLITE_CANTOPEN;
 }
@@ -523,7 +534,8 @@ static int epochOpenRecorded(sqlite3 *db, const char *zPath,
 
   zReset = getenv("TENANT_EPOCH_RESET");
   if( !bCreate || zReset==0 || strcmp(zReset, zRecorded)!=0 ){
-    return epochReject(zPath, zRecorded, bMissing ? 0 : zFound, pzErr);
+    return epochReject(zPath, zRecorded, bMissing ? 0 : zFound,
+                       bCreate ? zReset : 0, pzErr);
   }
   rc = epochLockExclusive(zPath, zCatalog, zRecorded, pzErr);
   if( rc!=SQLITE_OK ) return rc;

@@ -175,6 +175,19 @@ static const char *rejectError(const char *zRecorded, const char *zFound){
   return zError;
 }
 
+/* The error of a process started with TENANT_EPOCH_RESET=zReset, a value
+** other than the recorded file id zRecorded, on a missing counter file. */
+static const char *ignoredResetError(const char *zRecorded,
+                                     const char *zReset){
+  static char zError[1400];
+  const char *zBase = rejectError(zRecorded, 0);
+  const char *zFix = strstr(zBase, "Stop every process");
+  snprintf(zError, sizeof(zError), "%.*sTENANT_EPOCH_RESET=%s does not"
+           " match the recorded file id %s and was ignored. %s",
+           (int)(zFix - zBase), zBase, zReset, zRecorded, zFix);
+  return zError;
+}
+
 /* The error of a reset of a root whose catalog records zRecorded, while
 ** another process uses the root. */
 static const char *inUseError(const char *zRecorded){
@@ -720,7 +733,8 @@ static void testReset(void){
 
   snprintf(zOld, sizeof(zOld), "%s", recordedId());
   tap_is_int(runWithReset("0123456789abcdef", "SELECT tenant_root()",
-             rejectError(zOld, 0)), 0, "reset: another value rejected");
+             ignoredResetError(zOld, "0123456789abcdef")), 0,
+             "reset: another value rejected and named");
   tap_is_int(runWithReset(zOld, "SELECT tenant_root()", 0), 0,
              "reset: the recorded file id accepted");
   snprintf(zNew, sizeof(zNew), "%s", fileId());
@@ -735,7 +749,8 @@ static void testReset(void){
   tap_ok(unlink(rootPath("catalog.db-epoch"))==0, "reset: new file"
          " deleted");
   tap_is_int(runWithReset(zOld, "SELECT tenant_root()",
-             rejectError(zNew, 0)), 0, "reset: same value rejected again");
+             ignoredResetError(zNew, zOld)), 0,
+             "reset: same value rejected again");
   tap_is_int(runWithReset(zNew, "SELECT tenant_root()", 0), 0,
              "reset: the new file id accepted");
 
