@@ -152,22 +152,6 @@ static void tenantSessionDefinitionsForget(TenantSession *p){
   p->nUnchecked = 0;
 }
 
-/* Whether statement text zSql starts with keyword zWord, after white
-** space, comments and the empty statements that SQLite skips. */
-static int definitionStartsWith(const char *zSql, const char *zWord){
-  const unsigned char *z = (const unsigned char*)zSql;
-  int n = (int)strlen(zWord);
-  int i = 0;
-  if( z==0 ) return 0;
-  for(;;){
-    i += tenantSqlSpaceLen(z+i);
-    if( z[i]!=';' ) break;
-    i++;
-  }
-  return sqlite3_strnicmp((const char*)z+i, zWord, n)==0
-      && !tenantSqlIsIdChar(z[i+n]);
-}
-
 /* Length of the stored definition's start, "CREATE TABLE <name>", which
 ** names the table rather than calling a function. */
 static int definitionNameEnd(const unsigned char *z){
@@ -240,8 +224,8 @@ void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt){
   zSql = sqlite3_sql(pStmt);
   bEnded = p->bTxnAtStart && sqlite3_get_autocommit(p->db);
   if( p->nUnchecked==0 && !bEnded
-   && !definitionStartsWith(zSql, "CREATE")
-   && !definitionStartsWith(zSql, "ROLLBACK") ){
+   && !tenantSqlStartsWith(zSql, "CREATE")
+   && !tenantSqlStartsWith(zSql, "ROLLBACK") ){
     return;
   }
   rc = definitionCheckAll(p);

@@ -442,10 +442,9 @@ static int tenantSessionFileIsWritable(TenantSession *p, int iFile){
 static int tenantSessionTrace(unsigned eType, void *pArg, void *pStmt,
                               void *pData){
   TenantSession *p = (TenantSession*)pArg;
-  (void)pData;
   if( p->nInternal>0 ) return 0;
   if( eType==SQLITE_TRACE_STMT ){
-    if( p->bDedicated ) tenantSessionRunCheck(p);
+    if( p->bDedicated ) tenantSessionRunCheck(p, (const char*)pData);
     if( p->pMeter ) tenantMeterCount(p->pMeter);
     tenantSessionStatementStarts(p);
   }else if( eType==SQLITE_TRACE_PROFILE ){
@@ -584,6 +583,7 @@ static int tenantSessionBind(TenantSession *p, const char *zCustomer,
   p->bBound = 1;
   p->bMetered = tenantMeterEnabled();
   sqlite3_set_authorizer(db, tenantAuthorize, p);
+  if( p->bDedicated ) sqlite3_commit_hook(db, tenantSessionCommitHook, p);
   tenantSessionDisarm(db);
   p->bDisarmAgain = 1;
 

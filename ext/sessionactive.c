@@ -9,6 +9,7 @@
 */
 #include "tenant_int.h"
 #include "session.h"
+#include "sqltoken.h"
 SQLITE_EXTENSION_INIT3
 
 /*
@@ -160,7 +161,7 @@ int tenantSessionScanCheck(TenantSession *p, char **pzErr){
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void tenantSessionRunCheckFull(TenantSession *p){
+static void tenantSessionRunCheckFull(TenantSession *p, const char *zSql){
   char *zErr = 0;
   int rc;
 
@@ -174,7 +175,24 @@ static void tenantSessionRunCheckFull(TenantSession *p){
     }
     sqlite3_free(zErr);
   }
+
+  /* A retired session may still end its transaction and so release its
+  ** locks, which other sessions of the customer wait for: ROLLBACK runs,
+  ** and a commit becomes a rollback in the commit hook
+  ** (tenantSessionCommitHook). SQLite 3.15.2 does not check an interrupt
+  ** in these statements anyway. */
+  if( tenantSqlStartsWith(zSql, "ROLLBACK")
+   || tenantSqlStartsWith(zSql, "COMMIT")
+   || tenantSqlStartsWith(zSql, "END")
+   || tenantSqlStartsWith(zSql, "RELEASE") ){
+    return;
+  }
   sqlite3_interrupt(p->db);
+}
+
+int tenantSessionCommitHook(void *pArg){
+  TenantSession *p = (TenantSession*)pArg;
+  return p->bRetired && p->nInternal==0;
 }
 
 /*
@@ -188,12 +206,12 @@ static void tenantSessionRunCheckFull(TenantSession *p){
 ** (sqlite3_trace_v2(db, 0, 0, 0)) skips this check until its next prepare
 ** restores the trace, as it skips the meter.
 */
-void tenantSessionRunCheck(TenantSession *p){
+void tenantSessionRunCheck(TenantSession *p, const char *zSql){
   sqlite3_uint64 iEpoch = 0;
   int bMapped = tenantEpochLoad(&iEpoch);
 
   if( bMapped && iEpoch==p->iEpoch && p->bEpochRead && !p->bRetired ){
     return;
   }
-  tenantSessionRunCheckFull(p);
+  tenantSessionRunCheckFull(p, zSql);
 }

@@ -3,6 +3,9 @@
 */
 #include "tenant_int.h"
 #include "sqltoken.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
 
 /* Character classes of SQLite's tokenizer, for ASCII. */
 int tenantSqlIsSpace(unsigned char c){
@@ -91,4 +94,20 @@ int tenantSqlSpaceLen(const unsigned char *z){
       return i;
     }
   }
+}
+
+/* Whether statement text zSql starts with keyword zWord, after white
+** space, comments and the empty statements that SQLite skips. */
+int tenantSqlStartsWith(const char *zSql, const char *zWord){
+  const unsigned char *z = (const unsigned char*)zSql;
+  int n = (int)strlen(zWord);
+  int i = 0;
+  if( z==0 ) return 0;
+  for(;;){
+    i += tenantSqlSpaceLen(z+i);
+    if( z[i]!=';' ) break;
+    i++;
+  }
+  return sqlite3_strnicmp((const char*)z+i, zWord, n)==0
+      && !tenantSqlIsIdChar(z[i+n]);
 }

@@ -1,7 +1,8 @@
 /*
 ** Tokens of SQL text, read as SQLite's tokenizer reads them: the parts
 ** that tabledefsql.c (column types and DEFAULT clauses) and
-** authdefinition.c (function calls in CREATE statements) share.
+** authdefinition.c (function calls in table definitions) and sessionactive.c
+** (transaction statements of a retired session) share.
 */
 #ifndef TENANT_SQLTOKEN_H
 #define TENANT_SQLTOKEN_H
@@ -17,5 +18,6 @@ int tenantSqlNumberLen(const unsigned char *z);
 int tenantSqlQuotedLen(const unsigned char *z);
 int tenantSqlBlobLen(const unsigned char *z);
 int tenantSqlSpaceLen(const unsigned char *z);
+int tenantSqlStartsWith(const char *zSql, const char *zWord);
 
 #endif /* TENANT_SQLTOKEN_H */

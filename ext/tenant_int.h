@@ -393,7 +393,8 @@ int tenantSessionScanCheck(TenantSession *p, char **pzErr);
 ** or the check fails. While the change counter keeps its value, this
 ** costs one load and one compare.
 */
-void tenantSessionRunCheck(TenantSession *p);
+void tenantSessionRunCheck(TenantSession *p, const char *zSql);
+int tenantSessionCommitHook(void *pArg);
 
 /* Read the storage limit and tier of the bound customer, as
 ** tenantCatalogLimit() does for the generation bound, check that the bound

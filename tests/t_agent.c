@@ -369,6 +369,66 @@ static void testPreparedSapphire(sqlite3 *dbAdmin, const char *zAgent,
   sqlite3_close(dbNew);
 }
 
+/*
+** 5. A Sapphire session of agent zAgent opens a write transaction and
+** writes a row. Then zAgent is removed in another process, and the session
+** ends its transaction with zEnd. A COMMIT becomes a rollback and a
+** ROLLBACK runs. Either way the row is not stored, and the session releases
+** the file, so agent "keep" writes at once.
+*/
+static void testTransactionAfterRemoval(sqlite3 *dbAdmin, const char *zAgent,
+                                        const char *zEnd){
+  char zSql[300];
+  char zName[200];
+  sqlite3 *db;
+  sqlite3 *dbKeep;
+  const char *zErr;
+
+  snprintf(zSql, sizeof(zSql), "SELECT tenant_add_agent('S','%s')", zAgent);
+  snprintf(zName, sizeof(zName), "transaction, %s: agent added", zEnd);
+  tap_is_str(tap_exec_error(dbAdmin, zSql), 0, zName);
+  snprintf(zSql, sizeof(zSql), "S?vfs=tenant&agent=%s", zAgent);
+  db = tap_open_uri(zSql, 0, 0);
+  dbKeep = tap_open_uri("S?vfs=tenant&agent=keep", 0, 0);
+  if( !tap_ok(db!=0 && dbKeep!=0, "transaction, %s: both sessions bind",
+              zEnd) ){
+    sqlite3_close(db);
+    sqlite3_close(dbKeep);
+    return;
+  }
+  sqlite3_busy_timeout(dbKeep, 200);
+  snprintf(zSql, sizeof(zSql), "BEGIN; INSERT INTO communications_data(id,"
+           " data) VALUES('%s-open', 'x')", zAgent);
+  snprintf(zName, sizeof(zName), "transaction, %s: row written", zEnd);
+  tap_is_str(tap_exec_error(db, zSql), 0, zName);
+
+  snprintf(zSql, sizeof(zSql), "SELECT tenant_remove_agent('S','%s')",
+           zAgent);
+  snprintf(zName, sizeof(zName), "transaction, %s: agent removed", zEnd);
+  tap_is_int(workerRun("run", zSql), 0, zName);
+
+  zErr = tap_exec_error(db, zEnd);
+  if( sqlite3_stricmp(zEnd, "ROLLBACK")==0 ){
+    snprintf(zName, sizeof(zName), "transaction, %s: runs", zEnd);
+    tap_is_str(zErr, 0, zName);
+  }else{
+    snprintf(zName, sizeof(zName), "transaction, %s: fails", zEnd);
+    tap_ok(zErr!=0, "%s", zName);
+  }
+  snprintf(zName, sizeof(zName), "transaction, %s: transaction ended", zEnd);
+  tap_ok(sqlite3_get_autocommit(db), "%s", zName);
+  snprintf(zName, sizeof(zName), "transaction, %s: other agent writes",
+           zEnd);
+  tap_is_str(tap_exec_error(dbKeep, "INSERT INTO communications_data(id,"
+             " data) VALUES('keep-' || hex(randomblob(4)), 'x')"), 0, zName);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM communications_data"
+           " WHERE id='%s-open'", zAgent);
+  snprintf(zName, sizeof(zName), "transaction, %s: row not stored", zEnd);
+  tap_is_str(tap_query_text(dbKeep, zSql), "0", zName);
+  sqlite3_close(db);
+  sqlite3_close(dbKeep);
+}
+
 /* Run zSql on the root's catalog.db, opened directly without the
 ** extension. Returns its first value, or its error when bExec, else NULL. */
 static const char *catalogRun(const char *zRoot, const char *zSql,
@@ -459,6 +519,9 @@ int main(int argc, char **argv){
              0, "prepared sapphire: agent keep added");
   testPreparedSapphire(dbAdmin, "pa-here", 0);
   testPreparedSapphire(dbAdmin, "pa-there", 1);
+  testTransactionAfterRemoval(dbAdmin, "tx-commit", "COMMIT");
+  testTransactionAfterRemoval(dbAdmin, "tx-end", "END");
+  testTransactionAfterRemoval(dbAdmin, "tx-rollback", "ROLLBACK");
   tap_is_str(catalogQuery(zRoot, "SELECT group_concat(generation, ' ') FROM"
              " (SELECT generation FROM agent_generations"
              " WHERE customer='O' AND id LIKE 'here-%' ORDER BY generation)"),
