@@ -176,6 +176,8 @@ static void tenantSessionReset(TenantSession *p){
   tenantSessionDefinitionsFree(p);
   p->bBound = 0;
   p->bDedicated = 0;
+  p->bInCommitHook = 0;
+  p->bExpirePending = 0;
   p->bMetered = 0;
   p->bBinding = 0;
   p->bStale = 0;

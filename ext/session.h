@@ -29,6 +29,9 @@ struct TenantSession {
   int bBinding;                      /* attach keys may be handed out */
   int bBound;                        /* plan and schemas are in force */
   int bDedicated;                    /* the plan reaches a dedicated file */
+  int bInCommitHook;                 /* tenantSessionCommitHook() runs */
+  int bExpirePending;                /* retired in the commit hook: expire
+                                     ** the statements at the next one */
   int bMetered;                      /* TENANT_METER was on at binding */
   int nTable;
   TenantSessionTable *aTable;
@@ -126,10 +129,10 @@ int tenantSessionMarkAppTables(TenantSession *p, char **pzErr);
 int tenantFunctionIsDenied(const char *zName);
 
 /* The checks of the temp table definitions of a session
-** (authdefinition.c): record a temp table as it is prepared, note each
-** statement's start, check the definitions as a statement that may have
-** changed them finishes, and tell whether the session may write temp
-** table zTable. */
+** (authdefinition.c). They record a temp table as it is prepared, note
+** each statement's start, and check the definitions as a statement that
+** may have changed them finishes. The last one tells whether the session
+** may write temp table zTable. */
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable);
 void tenantSessionStatementStarts(TenantSession *p);
 void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt);

@@ -28,7 +28,13 @@ void tenantSessionRetire(TenantSession *p){
   if( p->bRetired ) return;
   p->bRetired = 1;
   if( p->bBound && p->bDedicated ){
-    sqlite3_set_authorizer(p->db, tenantAuthorize, p);
+    /* A commit hook must not change its connection, so the statements
+    ** are expired as the next statement starts (tenantSessionRunCheck). */
+    if( p->bInCommitHook ){
+      p->bExpirePending = 1;
+    }else{
+      sqlite3_set_authorizer(p->db, tenantAuthorize, p);
+    }
   }
   if( p->bAgentRemoved ){
     sqlite3_log(SQLITE_AUTH, "tenant: agent %s of customer %s of generation"
@@ -165,6 +171,10 @@ static void tenantSessionRunCheckFull(TenantSession *p, const char *zSql){
   char *zErr = 0;
   int rc;
 
+  if( p->bExpirePending ){
+    p->bExpirePending = 0;
+    sqlite3_set_authorizer(p->db, tenantAuthorize, p);
+  }
   if( !p->bRetired ){
     rc = tenantSessionScanCheck(p, &zErr);
     if( rc==SQLITE_OK ) return;
@@ -190,9 +200,29 @@ static void tenantSessionRunCheckFull(TenantSession *p, const char *zSql){
   sqlite3_interrupt(p->db);
 }
 
+/*
+** Turn a commit of a retired session into a rollback. The session is
+** checked here too, because a statement that started before the change
+** (a long INSERT, or one whose rows are read one at a time) commits after
+** it. A check that cannot read the catalog rolls back as well.
+*/
 int tenantSessionCommitHook(void *pArg){
   TenantSession *p = (TenantSession*)pArg;
-  return p->bRetired && p->nInternal==0;
+  char *zErr = 0;
+  int rc;
+
+  if( p->nInternal>0 ) return 0;
+  if( p->bRetired ) return 1;
+  p->bInCommitHook = 1;
+  rc = tenantSessionScanCheck(p, &zErr);
+  p->bInCommitHook = 0;
+  if( rc!=SQLITE_OK && !p->bRetired ){
+    sqlite3_log(rc, "tenant: a commit of customer %s was rolled back"
+        " because the check of its session failed: %s", p->plan.zCustomer,
+        zErr ? zErr : sqlite3_errstr(rc));
+  }
+  sqlite3_free(zErr);
+  return rc!=SQLITE_OK;
 }
 
 /*

@@ -429,6 +429,59 @@ static void testTransactionAfterRemoval(sqlite3 *dbAdmin, const char *zAgent,
   sqlite3_close(dbKeep);
 }
 
+/* The connection and statement that removeDuringFunc() runs. */
+static sqlite3 *dbRemover = 0;
+static char zRemoveSql[200];
+
+/* SQL function remove_now(): removes an agent through dbRemover while the
+** statement that calls it runs, and returns 'x'. */
+static void removeDuringFunc(sqlite3_context *pCtx, int nArg,
+                             sqlite3_value **apArg){
+  (void)nArg; (void)apArg;
+  sqlite3_exec(dbRemover, zRemoveSql, 0, 0, 0);
+  sqlite3_result_text(pCtx, "x", -1, SQLITE_STATIC);
+}
+
+/*
+** 6. An autocommit INSERT of a Sapphire session whose agent is removed
+** while the INSERT runs, after its start was checked: its commit becomes
+** a rollback, the row is not stored, and the session's next statement
+** fails.
+*/
+static void testRemovalDuringStatement(sqlite3 *dbAdmin){
+  sqlite3 *db;
+  sqlite3 *dbKeep;
+  const char *zErr;
+
+  tap_is_str(tap_exec_error(dbAdmin, "SELECT tenant_add_agent('S','during')"),
+             0, "during statement: agent added");
+  db = tap_open_uri("S?vfs=tenant&agent=during", 0, 0);
+  dbKeep = tap_open_uri("S?vfs=tenant&agent=keep", 0, 0);
+  if( !tap_ok(db!=0 && dbKeep!=0, "during statement: both sessions bind") ){
+    sqlite3_close(db);
+    sqlite3_close(dbKeep);
+    return;
+  }
+  dbRemover = dbAdmin;
+  snprintf(zRemoveSql, sizeof(zRemoveSql),
+           "SELECT tenant_remove_agent('S','during')");
+  sqlite3_create_function(db, "remove_now", 0, SQLITE_UTF8, 0,
+                          removeDuringFunc, 0, 0);
+  zErr = tap_exec_error(db, "INSERT INTO communications_data(id, data)"
+                        " VALUES('during-row', remove_now())");
+  tap_ok(zErr!=0, "during statement: the INSERT fails");
+  tap_ok(sqlite3_get_autocommit(db), "during statement: no transaction open");
+  tap_is_str(tap_query_text(dbKeep, "SELECT count(*) FROM communications_data"
+             " WHERE id='during-row'"), "0", "during statement: row not stored");
+  tap_ok(tap_exec_error(db, "SELECT count(*) FROM communications_data")!=0,
+         "during statement: next statement fails");
+  tap_is_str(tap_exec_error(dbKeep, "INSERT INTO communications_data(id,"
+             " data) VALUES('keep-' || hex(randomblob(4)), 'x')"), 0,
+             "during statement: other agent writes");
+  sqlite3_close(db);
+  sqlite3_close(dbKeep);
+}
+
 /* Run zSql on the root's catalog.db, opened directly without the
 ** extension. Returns its first value, or its error when bExec, else NULL. */
 static const char *catalogRun(const char *zRoot, const char *zSql,
@@ -522,6 +575,7 @@ int main(int argc, char **argv){
   testTransactionAfterRemoval(dbAdmin, "tx-commit", "COMMIT");
   testTransactionAfterRemoval(dbAdmin, "tx-end", "END");
   testTransactionAfterRemoval(dbAdmin, "tx-rollback", "ROLLBACK");
+  testRemovalDuringStatement(dbAdmin);
   tap_is_str(catalogQuery(zRoot, "SELECT group_concat(generation, ' ') FROM"
              " (SELECT generation FROM agent_generations"
              " WHERE customer='O' AND id LIKE 'here-%' ORDER BY generation)"),
