@@ -21,8 +21,7 @@
 ** recorded file id, and the next process creates a new counter and
 ** records its file id, so the same setting takes effect only once. The
 ** reset lock below rejects the reset while another process still uses
-** the root. A
-** catalog that records no file id, made before file ids or before the
+** the root. A catalog that records no file id, made before file ids or before the
 ** counter existed, gets one when it is opened. Only a change of the
 ** counter's value matters, so a file copied with the root is harmless.
 **
@@ -48,10 +47,11 @@
 ** would not do: closing any descriptor of catalog.db, as SQLite does when
 ** a connection closes, drops every POSIX lock of the process on the file.
 ** For the same reason that descriptor is never closed, since closing it
-** would drop SQLite's own POSIX locks on catalog.db. Every lock and
-** reset happens under the catalog's write lock, so a new process never
-** waits for the reset lock: a reset has turned its write lock back into a
-** read lock before its transaction commits. A process that was rejected,
+** would drop SQLite's own POSIX locks on catalog.db. A reset runs only
+** inside the catalog's BEGIN IMMEDIATE as the root opens (catalogOpenDb),
+** and turns its write lock back into a read lock before that transaction
+** commits. So a process that opens the root after it never waits for the
+** reset lock. A process that was rejected,
 ** or cannot map the counter, releases its read lock.
 */
 #include "tenant_int.h"

@@ -135,8 +135,7 @@ void tenantSessionTraceRestore(TenantSession *p){
 void tenantSessionLeaveInternal(TenantSession *p){
   assert( p->nInternal>0 );
   if( --p->nInternal==0 && tenantSessionTraceFormats() ){
-    sqlite3_trace_v2(p->db, tenantSessionTraceMask(p), tenantSessionTrace,
-                     p);
+    tenantSessionTraceRestore(p);
   }
 }
 

@@ -131,8 +131,8 @@ int tenantFunctionIsDenied(const char *zName);
 /* The checks of the temp table definitions of a session
 ** (authdefinition.c). They record a temp table as it is prepared, note
 ** each statement's start, and check the definitions as a statement that
-** may have changed them finishes. The last one tells whether the session
-** may write temp table zTable. */
+** may have changed them finishes. tenantSessionTempWriteIsDenied()
+** returns whether the session may not write temp table zTable. */
 int tenantSessionDefinitionPending(TenantSession *p, const char *zTable);
 void tenantSessionStatementStarts(TenantSession *p);
 void tenantSessionCheckDefinitions(TenantSession *p, sqlite3_stmt *pStmt);

@@ -1,9 +1,8 @@
 /*
-** Temp tables of a session whose definitions call functions: SQLite does
+** Temp tables of a session whose definitions call functions. SQLite does
 ** not ask the authorizer about a function in a column's DEFAULT, which runs
-** as a row is written, so a session must not be able to reach a denied
-** function that way, whatever the spelling, and its clean temp tables must
-** stay usable.
+** as a row is written. A session must not reach a denied function that way,
+** whatever the spelling, and its clean temp tables must stay usable.
 **
 ** The fleet: Sapphire S1 in us-west1, and Opal P1 and P2 under it.
 */
@@ -153,9 +152,9 @@ static void testTempDefaultAllowed(void){
 
 /*
 ** 5. A CREATE that runs while the host program has removed the session's
-** trace callback is checked as the session's next statement finishes:
-** until then its table is read-only, and a clean CREATE of the same name,
-** which does nothing because the table exists, does not make it writable.
+** trace callback is checked as the session's next statement finishes.
+** Until then its table is read-only. A clean CREATE of the same name, which
+** does nothing because the table exists, does not make it writable.
 */
 static void testTempDefaultTraceRemoved(void){
   sqlite3 *db = openWithWriteFile();
